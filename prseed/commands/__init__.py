@@ -1,0 +1,1 @@
+"""prseed's project commands (``COMMANDS_MODULE``)."""

@@ -1,0 +1,245 @@
+"""SQLite and PostgreSQL behind one small interface: create the schema, write a batch."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from prseed.db.schema import (
+    POSTGRESQL,
+    SCHEMA_VERSION,
+    SQLITE,
+    TABLE_BY_ITEM,
+    TABLES,
+    Dialect,
+    Table,
+    create_statements,
+    delete_children_statement,
+    upsert_statement,
+)
+from prseed.exceptions import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+class Batch:
+    """Rows waiting to be written, de-duplicated by natural key (the last one wins)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[tuple, tuple]] = {table.name: {} for table in TABLES}
+        self.replaced_pull_requests: dict[str, None] = {}
+        self.items = 0
+
+    def add(self, item: object, replaces_children: bool = False) -> None:
+        table = TABLE_BY_ITEM[type(item)]
+        values = tuple(getattr(item, name) for name in table.column_names)
+        key = tuple(getattr(item, name) for name in table.key)
+        self.rows[table.name][key] = values
+        if replaces_children:
+            self.replaced_pull_requests[item.id] = None
+        self.items += 1
+
+    def __len__(self) -> int:
+        return self.items
+
+
+@dataclass
+class RejectedRow:
+    table: str
+    row: dict
+    error: str
+
+    def describe(self) -> str:
+        """Name the pull request the row belongs to, so a user can find it on GitHub."""
+        where = self.row.get("pull_request_id") or self.row.get("id") or self.row
+        if self.table == "pull_requests":
+            where = f"#{self.row.get('number')} ({self.row.get('id')})"
+        return f"{self.table} row of pull request {where}: {self.error}"
+
+
+class Database:
+    """A connection plus the dialect to speak to it."""
+
+    dialect: Dialect
+    errors: tuple[type[Exception], ...]
+
+    def __init__(self, connection, description: str) -> None:
+        self.connection = connection
+        self.description = description
+
+    def create_schema(self) -> None:
+        with self.transaction() as cursor:
+            for statement in create_statements(self.dialect):
+                cursor.execute(statement)
+            cursor.execute("SELECT version FROM prseed_schema")
+            row = cursor.fetchone()
+            if row is None:
+                cursor.execute(
+                    f"INSERT INTO prseed_schema (version) VALUES ({self.dialect.placeholder})",
+                    (SCHEMA_VERSION,),
+                )
+            elif row[0] != SCHEMA_VERSION:
+                raise ConfigError(
+                    f"{self.description} holds prseed schema version {row[0]}, "
+                    f"this prseed writes version {SCHEMA_VERSION}: use a new database"
+                )
+
+    def write(self, batch: Batch, replaced_tables: tuple[Table, ...]) -> list[RejectedRow]:
+        """Write a batch in one transaction; if the database rejects a row, write the
+        rest row by row so that one bad row loses only itself."""
+        try:
+            with self.transaction() as cursor:
+                self._write(cursor, batch, replaced_tables, rejected=None)
+            return []
+        except self.errors:
+            rejected: list[RejectedRow] = []
+            with self.transaction() as cursor:
+                self._write(cursor, batch, replaced_tables, rejected=rejected)
+            return rejected
+
+    def _write(self, cursor, batch: Batch, replaced_tables, rejected) -> None:
+        replaced = [(pull_request_id,) for pull_request_id in batch.replaced_pull_requests]
+        if replaced:
+            for table in replaced_tables:
+                self._execute(
+                    cursor, delete_children_statement(table, self.dialect), replaced, table, rejected
+                )
+        for table in TABLES:
+            rows = list(batch.rows[table.name].values())
+            if rows:
+                self._upsert(cursor, table, rows, rejected)
+
+    def _upsert(self, cursor, table: Table, rows: list[tuple], rejected) -> None:
+        self._execute(cursor, upsert_statement(table, self.dialect), rows, table, rejected)
+
+    def _execute(self, cursor, statement: str, rows: list[tuple], table: Table, rejected) -> None:
+        if rejected is None:
+            cursor.executemany(statement, rows)
+            return
+        for row in rows:
+            cursor.execute("SAVEPOINT prseed_row")
+            try:
+                cursor.execute(statement, row)
+            except self.errors as exc:
+                cursor.execute("ROLLBACK TO SAVEPOINT prseed_row")
+                columns = table.column_names if len(row) == len(table.column_names) else ("pull_request_id",)
+                reason = str(exc).strip().splitlines()[0]
+                rejected.append(RejectedRow(table.name, dict(zip(columns, row, strict=True)), reason))
+            cursor.execute("RELEASE SAVEPOINT prseed_row")
+
+    @contextmanager
+    def transaction(self):
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class SQLiteDatabase(Database):
+    dialect = SQLITE
+    errors = (sqlite3.Error,)
+
+    @contextmanager
+    def transaction(self):
+        cursor = self.connection.cursor()
+        cursor.execute("BEGIN")
+        try:
+            yield cursor
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+        cursor.execute("COMMIT")
+
+
+class PostgreSQLDatabase(Database):
+    dialect = POSTGRESQL
+
+    def __init__(self, connection, description: str) -> None:
+        import psycopg2
+        import psycopg2.extras
+
+        super().__init__(connection, description)
+        self.errors = (psycopg2.Error,)
+        self._execute_values = psycopg2.extras.execute_values
+
+    def _upsert(self, cursor, table: Table, rows: list[tuple], rejected) -> None:
+        if rejected is None:
+            statement = upsert_statement(table, self.dialect, values="%s")
+            self._execute_values(cursor, statement, rows, page_size=1000)
+        else:
+            super()._upsert(cursor, table, rows, rejected)
+
+    @contextmanager
+    def transaction(self):
+        try:
+            with self.connection.cursor() as cursor:
+                yield cursor
+        except BaseException:
+            self.connection.rollback()
+            raise
+        self.connection.commit()
+
+
+def _masked(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+    return url
+
+
+def open_database(url: str) -> Database:
+    """Connect to ``postgresql://…`` or ``sqlite:///path`` and make sure the schema exists.
+
+    Raises :class:`ConfigError` with the fix in its message when that cannot work.
+    """
+    scheme = url.split(":", 1)[0].lower()
+    if scheme in ("postgresql", "postgres"):
+        database = _open_postgresql(url)
+    elif scheme == "sqlite":
+        database = _open_sqlite(url)
+    else:
+        raise ConfigError(
+            f"DATABASE_URL {_masked(url)!r} is not supported: use postgresql://USER@HOST/DB or sqlite:///PATH"
+        )
+    database.create_schema()
+    return database
+
+
+def _open_postgresql(url: str) -> Database:
+    import psycopg2
+
+    try:
+        connection = psycopg2.connect(url, connect_timeout=10)
+    except psycopg2.Error as exc:
+        reason = " ".join(str(exc).split())
+        raise ConfigError(
+            f"cannot connect to PostgreSQL at {_masked(url)}: {reason} (check DATABASE_URL)"
+        ) from None
+    return PostgreSQLDatabase(connection, f"PostgreSQL database {_masked(url)}")
+
+
+def _open_sqlite(url: str) -> Database:
+    if not url.startswith("sqlite:///"):
+        raise ConfigError(f"SQLite URL {url!r} must look like sqlite:///relative/path or sqlite:////abs/path")
+    path = url[len("sqlite:///") :]
+    if path != ":memory:" and not Path(path).parent.is_dir():
+        raise ConfigError(
+            f"cannot create SQLite database {path}: directory {Path(path).parent} does not exist "
+            "(create it or set DATABASE_URL=sqlite:///another/path)"
+        )
+    try:
+        connection = sqlite3.connect(path, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        database = SQLiteDatabase(connection, f"SQLite database {path}")
+        database.create_schema()
+    except sqlite3.Error as exc:
+        raise ConfigError(
+            f"cannot write SQLite database {path}: {exc} (set DATABASE_URL=sqlite:///a/writable/path)"
+        ) from None
+    return database

@@ -1,0 +1,164 @@
+"""The database schema: one definition, rendered for SQLite and PostgreSQL.
+
+Columns come from the item dataclasses in :mod:`prseed.items` (one idea in one
+place); this module adds what items cannot say: natural keys, references, and
+which tables hold a pull request's child collections.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from prseed import items
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # text, integer, boolean or timestamp
+    nullable: bool
+
+
+@dataclass(frozen=True)
+class Table:
+    item: type
+    key: tuple[str, ...]  # the natural key upserts conflict on
+    unique: tuple[str, ...] = ()  # a further unique column set
+    references: tuple[tuple[str, str], ...] = ()  # (column, "table(column)")
+    child_of_pull_request: bool = False  # replaced as a whole when its PR is re-fetched
+
+    @property
+    def name(self) -> str:
+        return self.item.TABLE
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        return tuple(_column(field) for field in dataclasses.fields(self.item))
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(field.name for field in dataclasses.fields(self.item))
+
+
+def _column(field: dataclasses.Field) -> Column:
+    annotation = str(field.type)
+    base = annotation.split("|")[0].strip()
+    if field.name.endswith("_at") or field.name == "due_on":
+        kind = "timestamp"
+    else:
+        kind = {"str": "text", "int": "integer", "bool": "boolean"}[base]
+    return Column(field.name, kind, nullable="None" in annotation)
+
+
+PULL_REQUEST = ("pull_request_id", "pull_requests(id)")
+
+# Parents first: a flush writes tables in this order.
+TABLES = (
+    Table(items.Repository, key=("owner", "name"), unique=("id",)),
+    Table(items.Member, key=("login",)),
+    Table(items.Milestone, key=("repository_id", "number")),
+    Table(items.Label, key=("repository_id", "name")),
+    Table(
+        items.PullRequest,
+        key=("repository_id", "number"),
+        unique=("id",),
+        references=(("repository_id", "repositories(id)"),),
+    ),
+    Table(
+        items.PullRequestLabel,
+        key=("pull_request_id", "label_name"),
+        references=(PULL_REQUEST,),
+        child_of_pull_request=True,
+    ),
+    Table(
+        items.ClosingIssue,
+        key=("pull_request_id", "issue_repository", "issue_number"),
+        references=(PULL_REQUEST,),
+        child_of_pull_request=True,
+    ),
+    Table(items.Review, key=("id",), references=(PULL_REQUEST,), child_of_pull_request=True),
+    Table(
+        items.Commit,
+        key=("pull_request_id", "oid"),
+        references=(PULL_REQUEST,),
+        child_of_pull_request=True,
+    ),
+    Table(
+        items.File,
+        key=("pull_request_id", "path"),
+        references=(PULL_REQUEST,),
+        child_of_pull_request=True,
+    ),
+    Table(items.CheckRun, key=("id",), references=(PULL_REQUEST,), child_of_pull_request=True),
+)
+TABLE_BY_ITEM = {table.item: table for table in TABLES}
+TABLE_BY_NAME = {table.name: table for table in TABLES}
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    types: dict[str, str]
+    placeholder: str
+
+
+SQLITE = Dialect(
+    "sqlite",
+    {"text": "TEXT", "integer": "INTEGER", "boolean": "INTEGER", "timestamp": "TEXT"},
+    "?",
+)
+POSTGRESQL = Dialect(
+    "postgresql",
+    {"text": "TEXT", "integer": "BIGINT", "boolean": "BOOLEAN", "timestamp": "TIMESTAMPTZ"},
+    "%s",
+)
+
+
+def create_statements(dialect: Dialect) -> list[str]:
+    """CREATE TABLE/INDEX statements, safe to run on every start."""
+    statements = [
+        "CREATE TABLE IF NOT EXISTS prseed_schema (version INTEGER NOT NULL)",
+    ]
+    for table in TABLES:
+        lines = []
+        references = dict(table.references)
+        for column in table.columns:
+            line = f"{column.name} {dialect.types[column.kind]}"
+            if not column.nullable:
+                line += " NOT NULL"
+            if column.name in references:
+                line += f" REFERENCES {references[column.name]}"
+            lines.append(line)
+        lines.append(f"PRIMARY KEY ({', '.join(table.key)})")
+        if table.unique:
+            lines.append(f"UNIQUE ({', '.join(table.unique)})")
+        body = ",\n  ".join(lines)
+        statements.append(f"CREATE TABLE IF NOT EXISTS {table.name} (\n  {body}\n)")
+        if table.child_of_pull_request and table.key[0] != "pull_request_id":
+            statements.append(
+                f"CREATE INDEX IF NOT EXISTS {table.name}_pull_request_id ON {table.name} (pull_request_id)"
+            )
+    return statements
+
+
+def upsert_statement(table: Table, dialect: Dialect, values: str | None = None) -> str:
+    """INSERT ... ON CONFLICT (key) DO UPDATE, the same text in both dialects.
+
+    ``values`` replaces the row of placeholders (psycopg2's execute_values wants ``%s``).
+    """
+    columns = table.column_names
+    if values is None:
+        values = "(" + ", ".join([dialect.placeholder] * len(columns)) + ")"
+    updates = [f"{name} = excluded.{name}" for name in columns if name not in table.key]
+    action = "DO UPDATE SET " + ", ".join(updates) if updates else "DO NOTHING"
+    return (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {values} "
+        f"ON CONFLICT ({', '.join(table.key)}) {action}"
+    )
+
+
+def delete_children_statement(table: Table, dialect: Dialect) -> str:
+    return f"DELETE FROM {table.name} WHERE pull_request_id = {dialect.placeholder}"

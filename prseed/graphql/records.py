@@ -1,0 +1,204 @@
+"""Turn the nodes of GitHub's GraphQL answers into items.
+
+Each function takes one node (a dict shaped by the fragments in
+:mod:`prseed.graphql.queries`) and the ids of what it belongs to, and returns
+the items it holds, parents (members, labels) before the rows that name them.
+"""
+
+from __future__ import annotations
+
+from prseed import items
+
+GHOST = "ghost"  # GitHub's placeholder account for deleted users
+FILES_LIMIT = 3000  # GitHub's files connection lists at most this many
+
+
+def member(actor: dict | None) -> items.Member:
+    if actor is None:
+        return items.Member(login=GHOST, kind="Ghost")
+    return items.Member(
+        login=actor["login"],
+        kind=actor.get("__typename") or "User",
+        database_id=actor.get("databaseId"),
+        name=actor.get("name"),
+    )
+
+
+def login(actor: dict | None) -> str:
+    return GHOST if actor is None else actor["login"]
+
+
+def big_int(value: str | int | None) -> int | None:
+    """GitHub sends BigInt scalars (fullDatabaseId) as strings."""
+    return None if value is None else int(value)
+
+
+def repository(node: dict) -> items.Repository:
+    return items.Repository(id=node["id"], owner=node["owner"]["login"], name=node["name"], url=node["url"])
+
+
+def pull_request(node: dict, repository_id: str) -> list:
+    """The PR row and its single-valued relations; connections are handled by the caller."""
+    milestone = node.get("milestone")
+    files = node.get("files") or {}
+    listed_files = min(files.get("totalCount", node["changedFiles"]), FILES_LIMIT)
+    output: list = [member(node.get("author"))]
+    if node.get("mergedBy") is not None:
+        output.append(member(node["mergedBy"]))
+    if milestone is not None:
+        output.append(
+            items.Milestone(
+                repository_id=repository_id,
+                number=milestone["number"],
+                id=milestone["id"],
+                title=milestone["title"],
+                state=milestone["state"],
+                due_on=milestone.get("dueOn"),
+                closed_at=milestone.get("closedAt"),
+                created_at=milestone["createdAt"],
+            )
+        )
+    output.append(
+        items.PullRequest(
+            id=node["id"],
+            repository_id=repository_id,
+            number=node["number"],
+            database_id=big_int(node.get("fullDatabaseId")),
+            title=node["title"],
+            body=node["body"],
+            state=node["state"],
+            is_draft=node["isDraft"],
+            url=node["url"],
+            author_login=login(node.get("author")),
+            merged_by_login=node["mergedBy"]["login"] if node.get("mergedBy") else None,
+            milestone_number=milestone["number"] if milestone else None,
+            created_at=node["createdAt"],
+            updated_at=node["updatedAt"],
+            closed_at=node.get("closedAt"),
+            merged_at=node.get("mergedAt"),
+            base_ref=node["baseRefName"],
+            head_ref=node["headRefName"],
+            head_sha=node["headRefOid"],
+            merge_commit_sha=(node.get("mergeCommit") or {}).get("oid"),
+            additions=node["additions"],
+            deletions=node["deletions"],
+            changed_files=node["changedFiles"],
+            files_truncated=node["changedFiles"] > listed_files,
+            review_decision=node.get("reviewDecision"),
+        )
+    )
+    return output
+
+
+def label(node: dict, context: dict) -> list:
+    return [
+        items.Label(
+            repository_id=context["repository_id"],
+            name=node["name"],
+            id=node["id"],
+            color=node["color"],
+            description=node.get("description"),
+        ),
+        items.PullRequestLabel(pull_request_id=context["pull_request_id"], label_name=node["name"]),
+    ]
+
+
+def closing_issue(node: dict, context: dict) -> list:
+    return [
+        items.ClosingIssue(
+            pull_request_id=context["pull_request_id"],
+            issue_repository=node["repository"]["nameWithOwner"],
+            issue_number=node["number"],
+            title=node["title"],
+            state=node["state"],
+            url=node["url"],
+        )
+    ]
+
+
+def review(node: dict, context: dict) -> list:
+    return [
+        member(node.get("author")),
+        items.Review(
+            id=node["id"],
+            pull_request_id=context["pull_request_id"],
+            database_id=big_int(node.get("fullDatabaseId")),
+            author_login=login(node.get("author")),
+            state=node["state"],
+            body=node["body"],
+            author_association=node["authorAssociation"],
+            commit_oid=(node.get("commit") or {}).get("oid"),
+            submitted_at=node.get("submittedAt"),
+            created_at=node["createdAt"],
+        ),
+    ]
+
+
+def commit(node: dict, context: dict) -> list:
+    data = node["commit"]
+    author = data.get("author") or {}
+    user = author.get("user")
+    output: list = [member(user)] if user is not None else []
+    output.append(
+        items.Commit(
+            pull_request_id=context["pull_request_id"],
+            oid=data["oid"],
+            message_headline=data["messageHeadline"],
+            message=data["message"],
+            author_name=author.get("name"),
+            author_email=author.get("email"),
+            author_login=user["login"] if user is not None else None,
+            authored_at=data["authoredDate"],
+            committed_at=data["committedDate"],
+            additions=data["additions"],
+            deletions=data["deletions"],
+        )
+    )
+    return output
+
+
+def changed_file(node: dict, context: dict) -> list:
+    return [
+        items.File(
+            pull_request_id=context["pull_request_id"],
+            path=node["path"],
+            additions=node["additions"],
+            deletions=node["deletions"],
+            change_type=node["changeType"],
+        )
+    ]
+
+
+def check_suite(node: dict, context: dict) -> list:
+    """A suite is no row of its own: its runs carry its id and app."""
+    return []
+
+
+def check_run(node: dict, context: dict) -> list:
+    return [
+        items.CheckRun(
+            id=node["id"],
+            pull_request_id=context["pull_request_id"],
+            commit_oid=context["commit_oid"],
+            check_suite_id=context["check_suite_id"],
+            app_slug=context.get("app_slug"),
+            database_id=node.get("databaseId"),
+            name=node["name"],
+            status=node["status"],
+            conclusion=node.get("conclusion"),
+            started_at=node.get("startedAt"),
+            completed_at=node.get("completedAt"),
+            details_url=node.get("detailsUrl"),
+        )
+    ]
+
+
+NODE_RECORDS = {
+    "labels": label,
+    "closingIssuesReferences": closing_issue,
+    "reviews": review,
+    "commits": commit,
+    "files": changed_file,
+    "checkSuites": check_suite,
+    "checkRuns": check_run,
+}

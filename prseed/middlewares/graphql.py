@@ -1,0 +1,42 @@
+"""Make sure spiders see only parsed GraphQL answers, and account for what they cost."""
+
+from __future__ import annotations
+
+from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.exceptions import IgnoreRequest
+
+
+class GraphQLResponseMiddleware:
+    """Retries a 200 whose body is not a JSON object (GitHub sends HTML error pages and,
+    under load, truncated bodies) with Scrapy's retry machinery, so it is never parsed
+    into garbage nor stored in the HTTP cache; counts ``rateLimit.cost`` and GraphQL
+    error types in stats.  The parsed body stays cached on the response for the spider.
+    """
+
+    def __init__(self, crawler) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_response(self, request, response):
+        operation = request.meta.get("prseed_operation")
+        if operation is None or response.status != 200:
+            return response
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            retry = get_retry_request(request, spider=self.crawler.spider, reason="invalid_json")
+            if retry is None:
+                raise IgnoreRequest(f"{operation}: GitHub's answer was not JSON, retries exhausted")
+            return retry
+        for error in payload.get("errors") or []:
+            self.stats.inc_value(f"prseed/graphql_errors/{error.get('type', 'UNTYPED')}")
+        if "cached" not in response.flags:
+            rate_limit = (payload.get("data") or {}).get("rateLimit") or {}
+            self.stats.inc_value("prseed/points", rate_limit.get("cost", 0))
+        return response

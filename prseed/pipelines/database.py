@@ -1,0 +1,80 @@
+"""Upsert items into SQLite or PostgreSQL, in batches, idempotently."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from twisted.internet import task
+
+from prseed import items
+from prseed.db import Batch, open_database
+from prseed.db.schema import TABLE_BY_ITEM, TABLES
+
+logger = logging.getLogger(__name__)
+
+
+class DatabasePipeline:
+    """Buffers items and writes them in one transaction per batch: every
+    ``PRSEED_DB_BATCH_SIZE`` items, every ``PRSEED_DB_FLUSH_SECONDS`` seconds (also
+    while the crawl waits) and at close.  A pull request item replaces the PR's
+    child collections, so what disappeared on GitHub disappears here too.
+    """
+
+    def __init__(self, crawler) -> None:
+        settings = crawler.settings
+        self.stats = crawler.stats
+        self.database_url = settings.get("DATABASE_URL")
+        self.batch_size = settings.getint("PRSEED_DB_BATCH_SIZE")
+        self.flush_seconds = settings.getfloat("PRSEED_DB_FLUSH_SECONDS")
+        fetched_check_runs = settings.get("PRSEED_CHECK_RUNS") != "none"
+        self.replaced_tables = tuple(
+            table
+            for table in TABLES
+            if table.child_of_pull_request and (fetched_check_runs or table.item is not items.CheckRun)
+        )
+        self.database = None
+        self.batch = Batch()
+        self.last_flush = time.monotonic()
+        self.timer = task.LoopingCall(self.flush_if_due)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        self.database = open_database(self.database_url)
+        logger.info("writing to %s", self.database.description)
+        self.timer.start(self.flush_seconds, now=False)
+
+    def process_item(self, item):
+        if type(item) in TABLE_BY_ITEM:
+            self.batch.add(item, replaces_children=isinstance(item, items.PullRequest))
+            if len(self.batch) >= self.batch_size:
+                self.flush()
+        return item
+
+    def flush_if_due(self) -> None:
+        if time.monotonic() - self.last_flush >= self.flush_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        self.last_flush = time.monotonic()
+        if not len(self.batch):
+            return
+        batch, self.batch = self.batch, Batch()
+        rejected = self.database.write(batch, self.replaced_tables)
+        for row in rejected:
+            logger.error("database rejected a %s", row.describe())
+        self.stats.inc_value("prseed/db/rejected_rows", len(rejected))
+        self.stats.inc_value("prseed/db/batches")
+        for table, rows in batch.rows.items():
+            if rows:
+                self.stats.inc_value(f"prseed/db/rows/{table}", len(rows))
+
+    def close_spider(self) -> None:
+        if self.timer.running:
+            self.timer.stop()
+        if self.database is not None:
+            self.flush()
+            self.database.close()

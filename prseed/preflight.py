@@ -1,0 +1,21 @@
+"""Checks that run before a crawl starts, so a user mistake costs no request."""
+
+from __future__ import annotations
+
+from prseed.db import open_database
+from prseed.tokens import load_tokens
+
+
+def preflight(spidercls, settings, spider_arguments: dict) -> None:
+    """Raise :class:`~prseed.exceptions.ConfigError` for anything the crawl would trip on.
+
+    The same functions run again inside the crawl (spider, middlewares, pipeline), so a
+    crawl started from Python is checked as well; here they run first, before Scrapy's
+    engine starts, so the user sees one line instead of a traceback.
+    """
+    parse = getattr(spidercls, "parse_arguments", None)
+    if parse is not None:
+        parse(**spider_arguments)
+    load_tokens(settings)
+    if settings.getdict("ITEM_PIPELINES").get("prseed.pipelines.database.DatabasePipeline") is not None:
+        open_database(settings.get("DATABASE_URL")).close()

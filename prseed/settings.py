@@ -1,0 +1,61 @@
+"""prseed's Scrapy settings.  Every prseed setting is documented in the README's table;
+override any of them with ``-s NAME=VALUE``."""
+
+import os
+
+from prseed import __version__
+
+BOT_NAME = "prseed"
+SPIDER_MODULES = ["prseed.spiders"]
+NEWSPIDER_MODULE = "prseed.spiders"
+COMMANDS_MODULE = "prseed.commands"
+
+# --- GitHub ----------------------------------------------------------------
+# GitHub Enterprise Server: https://HOST/api/graphql
+GITHUB_GRAPHQL_URL = "https://api.github.com/graphql"
+# Tokens are read from the environment (GITHUB_TOKENS=a,b or GITHUB_TOKEN=a) when these
+# are unset; they are never written to logs, stats, the HTTP cache or JOBDIR.
+GITHUB_TOKENS = None
+GITHUB_TOKEN = None
+
+# --- What a crawl asks for -------------------------------------------------
+PRSEED_PAGE_SIZE = 25  # pull requests per page query (1-100)
+PRSEED_MIN_PAGE_SIZE = 5  # floor when GitHub's resource limits make prseed ask for less
+PRSEED_CHECK_RUNS = "head"  # head | all | none: check runs of the head commit, every commit, or none
+
+# --- Database --------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL", "sqlite:///prseed.sqlite3")
+PRSEED_DB_BATCH_SIZE = 500  # items per transaction
+PRSEED_DB_FLUSH_SECONDS = 5.0  # and at least this often
+
+# --- Scrapy, set for an API client ------------------------------------------
+USER_AGENT = f"prseed/{__version__} (Scrapy)"
+ROBOTSTXT_OBEY = False  # an API has no robots.txt to obey
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 8
+DOWNLOAD_DELAY = 0
+DOWNLOAD_TIMEOUT = 60  # GitHub stops a query after 10 s; allow for slow networks
+COOKIES_ENABLED = False
+RETRY_ENABLED = True
+RETRY_TIMES = 5
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
+DOWNLOADER_MIDDLEWARES = {
+    # process_response runs from the highest number down: the token comes off first,
+    # then non-JSON answers are retried before the HTTP cache (900) can store them.
+    "prseed.middlewares.graphql.GraphQLResponseMiddleware": 920,
+    "prseed.middlewares.tokens.GitHubTokenMiddleware": 950,
+}
+ITEM_PIPELINES = {
+    "prseed.pipelines.database.DatabasePipeline": 300,
+}
+EXTENSIONS = {
+    # Both give code execution to whoever reaches their port.
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.remote_control.RemoteControl": None,
+}
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+
+HTTPCACHE_IGNORE_HTTP_CODES = [401, 403, 429, 500, 502, 503, 504]
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"

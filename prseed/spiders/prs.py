@@ -1,0 +1,241 @@
+"""The ``prs`` spider: every pull request of a repository, with everything hanging off it."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import scrapy
+from scrapy.exceptions import CloseSpider
+from scrapy.http import JsonRequest
+
+from prseed.exceptions import ConfigError
+from prseed.graphql import records
+from prseed.graphql.queries import (
+    CHECK_RUN_MODES,
+    CONNECTIONS,
+    PULL_REQUEST_CONNECTIONS,
+    follow_up_query,
+    pull_request_page_query,
+)
+from prseed.spiders.arguments import parse_arguments
+
+logger = logging.getLogger(__name__)
+
+# Follow-ups finish PRs already started before new pages start more PRs, so
+# memory and the database stay close to the crawl.
+FOLLOW_UP_PRIORITY = 10
+
+
+def request_variables(request) -> dict:
+    return json.loads(request.body)["variables"]
+
+
+def graphql_errors(payload: dict) -> list[dict]:
+    return payload.get("errors") or []
+
+
+def error_types(payload: dict) -> set[str]:
+    return {error.get("type") for error in graphql_errors(payload)}
+
+
+def describe_errors(payload: dict) -> str:
+    return "; ".join(
+        f"{error.get('type', 'ERROR')}: {error.get('message', '')}" for error in graphql_errors(payload)
+    )
+
+
+class PullRequestsSpider(scrapy.Spider):
+    """``scrapy crawl prs -a repo=OWNER/NAME [-a since=YYYY-MM-DD | -a days_back=N] [-a max_prs=N]``"""
+
+    name = "prs"
+    parse_arguments = staticmethod(parse_arguments)
+
+    def __init__(self, **arguments: str) -> None:
+        self.plan = parse_arguments(**arguments)
+        super().__init__()
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.endpoint = settings.get("GITHUB_GRAPHQL_URL")
+        spider.page_size = settings.getint("PRSEED_PAGE_SIZE")
+        spider.min_page_size = settings.getint("PRSEED_MIN_PAGE_SIZE")
+        if not 1 <= spider.min_page_size <= spider.page_size <= 100:
+            raise ConfigError(
+                "PRSEED_PAGE_SIZE must be 1-100 and PRSEED_MIN_PAGE_SIZE 1-PRSEED_PAGE_SIZE "
+                f"(got {spider.page_size} and {spider.min_page_size})"
+            )
+        spider.check_runs = settings.get("PRSEED_CHECK_RUNS")
+        if spider.check_runs not in CHECK_RUN_MODES:
+            raise ConfigError(
+                f"PRSEED_CHECK_RUNS={spider.check_runs!r} is not one of {', '.join(CHECK_RUN_MODES)}"
+            )
+        spider.page_query = pull_request_page_query(spider.check_runs)
+        spider.follow_up_queries = {
+            name: follow_up_query(connection, spider.check_runs) for name, connection in CONNECTIONS.items()
+        }
+        return spider
+
+    async def start(self):
+        for repository in self.plan.repositories:
+            owner, name = repository.split("/")
+            yield self.pull_request_page(owner, name, after=None, page_size=self.page_size, fetched=0)
+
+    def graphql_request(self, query: str, variables: dict, callback, operation: str, **kwargs) -> JsonRequest:
+        return JsonRequest(
+            self.endpoint,
+            data={"query": query, "variables": variables},
+            callback=callback,
+            errback=self.request_failed,
+            meta={"prseed_operation": operation},
+            **kwargs,
+        )
+
+    def pull_request_page(self, owner: str, name: str, after: str | None, page_size: int, fetched: int):
+        if self.plan.max_prs is not None:
+            page_size = min(page_size, self.plan.max_prs - fetched)
+        variables = {"owner": owner, "name": name, "pageSize": page_size, "after": after}
+        return self.graphql_request(
+            self.page_query,
+            variables,
+            self.parse_pull_request_page,
+            operation="PullRequestPage",
+            cb_kwargs={"fetched": fetched},
+        )
+
+    def parse_pull_request_page(self, response, fetched: int):
+        payload = response.json()
+        variables = request_variables(response.request)
+        owner, name = variables["owner"], variables["name"]
+        repository = (payload.get("data") or {}).get("repository")
+        if repository is None:
+            if "NOT_FOUND" in error_types(payload):
+                logger.error(
+                    "repository %s/%s not found, or the token cannot see it: check -a repo",
+                    owner,
+                    name,
+                )
+                raise CloseSpider("repository_not_found")
+            self.page_failed(response, describe_errors(payload))
+            return
+        connection = repository["pullRequests"]
+        nodes = connection["nodes"] or []
+        page_size = variables["pageSize"]
+        if "RESOURCE_LIMITS_EXCEEDED" in error_types(payload) and None in nodes:
+            yield from self.retry_smaller(response, owner, name, page_size, fetched)
+            return
+        if graphql_errors(payload):
+            logger.warning(
+                "%s/%s: partial answer, keeping the data that came: %s", owner, name, describe_errors(payload)
+            )
+        if variables["after"] is None:
+            yield records.repository(repository)
+        stop = False
+        for node in nodes:
+            if node is None:
+                continue
+            if self.plan.since_timestamp and node["updatedAt"] < self.plan.since_timestamp:
+                stop = True
+                break
+            yield from self.pull_request(node, repository["id"])
+            fetched += 1
+            if self.plan.max_prs is not None and fetched >= self.plan.max_prs:
+                stop = True
+                break
+        self.crawler.stats.set_value(f"prseed/{owner}/{name}/pull_requests_total", connection["totalCount"])
+        page_info = connection["pageInfo"]
+        if page_info["hasNextPage"] and not stop:
+            yield self.pull_request_page(owner, name, page_info["endCursor"], page_size, fetched)
+
+    def retry_smaller(self, response, owner: str, name: str, page_size: int, fetched: int):
+        """GitHub answers a too-heavy query with null nodes: ask again for fewer PRs."""
+        smaller = max(page_size // 2, self.min_page_size)
+        self.crawler.stats.inc_value("prseed/page_size_reductions")
+        if smaller == page_size:
+            self.page_failed(response, f"resource limits exceeded even with {page_size} PRs a page")
+            return
+        logger.warning(
+            "%s/%s: GitHub's resource limits hit with %d PRs a page; asking for %d",
+            owner,
+            name,
+            page_size,
+            smaller,
+        )
+        after = request_variables(response.request)["after"]
+        request = self.pull_request_page(owner, name, after, smaller, fetched)
+        yield request.replace(dont_filter=True)
+
+    def pull_request(self, node: dict, repository_id: str):
+        self.crawler.stats.inc_value("prseed/pull_requests")
+        yield from records.pull_request(node, repository_id)
+        context = {"repository_id": repository_id, "pull_request_id": node["id"]}
+        for name in PULL_REQUEST_CONNECTIONS:
+            if node.get(name) is not None:
+                yield from self.connection(name, node[name], node["id"], context)
+        for head in (node.get("headCommit") or {}).get("nodes") or []:
+            yield from self.check_suites(head["commit"], context)
+
+    def connection(self, name: str, connection: dict, parent_id: str, context: dict):
+        """The items of one page of a connection, and the request for its next page."""
+        make_records = records.NODE_RECORDS[name]
+        for node in connection["nodes"] or []:
+            if node is None:
+                continue
+            yield from make_records(node, context)
+            if name == "commits" and self.check_runs == "all":
+                yield from self.check_suites(node["commit"], context)
+            elif name == "checkSuites":
+                suite_context = {
+                    **context,
+                    "check_suite_id": node["id"],
+                    "app_slug": (node.get("app") or {}).get("slug"),
+                }
+                yield from self.connection("checkRuns", node["checkRuns"], node["id"], suite_context)
+        page_info = connection["pageInfo"]
+        if page_info["hasNextPage"]:
+            yield self.graphql_request(
+                self.follow_up_queries[name],
+                {"id": parent_id, "after": page_info["endCursor"]},
+                self.parse_follow_up,
+                operation=f"follow-up {name}",
+                priority=FOLLOW_UP_PRIORITY,
+                cb_kwargs={"name": name, "context": context},
+            )
+
+    def check_suites(self, commit: dict, context: dict):
+        commit_context = {**context, "commit_oid": commit["oid"]}
+        if commit.get("checkSuites") is not None:
+            yield from self.connection("checkSuites", commit["checkSuites"], commit["id"], commit_context)
+
+    def parse_follow_up(self, response, name: str, context: dict):
+        payload = response.json()
+        node = (payload.get("data") or {}).get("node")
+        if node is None or node.get(name) is None:
+            self.page_failed(response, describe_errors(payload) or "the node is gone")
+            return
+        if graphql_errors(payload):
+            logger.warning(
+                "%s: partial answer, keeping the data that came: %s", name, describe_errors(payload)
+            )
+        yield from self.connection(name, node[name], request_variables(response.request)["id"], context)
+
+    def page_failed(self, response, reason: str) -> None:
+        self.crawler.stats.inc_value("prseed/pages_failed")
+        logger.error(
+            "%s %s failed: %s",
+            response.request.meta.get("prseed_operation"),
+            request_variables(response.request),
+            reason,
+        )
+
+    def request_failed(self, failure) -> None:
+        request = failure.request
+        self.crawler.stats.inc_value("prseed/pages_failed")
+        logger.error(
+            "%s %s failed: %s",
+            request.meta.get("prseed_operation"),
+            request_variables(request),
+            failure.getErrorMessage(),
+        )
