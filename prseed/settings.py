@@ -17,6 +17,9 @@ GITHUB_GRAPHQL_URL = "https://api.github.com/graphql"
 # are unset; they are never written to logs, stats, the HTTP cache or JOBDIR.
 GITHUB_TOKENS = None
 GITHUB_TOKEN = None
+GITHUB_MAX_CONCURRENT_PER_TOKEN = 2  # requests in flight per token
+PRSEED_POINTS_PER_MINUTE = 1500  # per token; GitHub's secondary limit is 2,000
+PRSEED_RATELIMIT_WAIT = True  # wait for a budget reset; False: stop and say when it resets
 
 # --- What a crawl asks for -------------------------------------------------
 PRSEED_PAGE_SIZE = 25  # pull requests per page query (1-100)
@@ -39,11 +42,15 @@ COOKIES_ENABLED = False
 RETRY_ENABLED = True
 RETRY_TIMES = 5
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
+RETRY_BACKOFF_BASE = 1.0  # seconds before the first retry, doubling for each further one
+RETRY_BACKOFF_MAX = 60.0
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "prseed.middlewares.retry.BackoffRetryMiddleware": 550,
     # process_response runs from the highest number down: the token comes off first,
     # then non-JSON answers are retried before the HTTP cache (900) can store them.
     "prseed.middlewares.graphql.GraphQLResponseMiddleware": 920,
-    "prseed.middlewares.tokens.GitHubTokenMiddleware": 950,
+    "prseed.middlewares.tokens.TokenPoolMiddleware": 950,
 }
 ITEM_PIPELINES = {
     "prseed.pipelines.database.DatabasePipeline": 300,

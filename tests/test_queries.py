@@ -34,7 +34,7 @@ def test_every_connection_has_a_bounded_first():
 
 def test_every_query_asks_for_its_cost():
     for text in all_queries().values():
-        assert "rateLimit { cost remaining resetAt }" in text
+        assert "rateLimit {" in text and "cost" in text
 
 
 def test_check_run_modes_differ_in_what_they_ask():

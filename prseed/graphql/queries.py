@@ -24,6 +24,8 @@ from dataclasses import dataclass
 CHECK_RUN_MODES = ("head", "all", "none")
 
 RATE_LIMIT = "rateLimit { cost remaining resetAt }"
+# One cheap query per token at spider open: is it valid, whose is it, how much budget is left.
+TOKEN_CHECK_QUERY = "query TokenCheck { viewer { login } rateLimit { limit remaining resetAt cost } }"
 PAGE_INFO = "pageInfo { hasNextPage endCursor }"
 
 FRAGMENTS = {
@@ -255,7 +257,7 @@ query {operation}($id: ID!, $after: String) {{
 
 def all_queries() -> dict[str, str]:
     """Every document prseed can send, by a descriptive name (for validation tests)."""
-    documents = {}
+    documents = {"token_check": TOKEN_CHECK_QUERY}
     for mode in CHECK_RUN_MODES:
         documents[f"pull_request_page[{mode}]"] = pull_request_page_query(mode)
         for connection in CONNECTIONS.values():

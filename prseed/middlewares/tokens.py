@@ -1,33 +1,339 @@
-"""Put a GitHub token on each API request at download time, and take it off again."""
+"""Give each GitHub API request the best token, obey every rate limit, wait without blocking."""
 
 from __future__ import annotations
 
+import logging
+import time
+from datetime import UTC, datetime
+
+from scrapy import signals
+from scrapy.exceptions import CloseSpider, IgnoreRequest
+from scrapy.http import JsonRequest
+from scrapy.utils.asyncio import call_later
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from twisted.internet.defer import Deferred
+
+from prseed.graphql.queries import TOKEN_CHECK_QUERY
+from prseed.ratelimit import TokenPool, TokenState, Wait
 from prseed.tokens import load_tokens
 
+logger = logging.getLogger(__name__)
 
-class GitHubTokenMiddleware:
-    """Sets ``Authorization`` just before download and strips it from the request as soon
-    as the download is over, so the token is never in a request that is retried
-    (Scrapy copies headers), cached, or pickled into a JOBDIR queue.
+COUNTDOWN_EVERY = 30.0  # seconds between "still waiting" lines
+PRIMARY_ERROR_TYPES = {"RATE_LIMITED", "RATE_LIMIT"}  # GitHub has used both
 
-    It runs after the HTTP cache's ``process_request`` (a cache hit needs no token) and
-    before everything else's ``process_response``.
+
+def clock_time(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%H:%M:%S UTC")
+
+
+def parsed_body(response) -> dict:
+    try:
+        payload = response.json()
+    except (ValueError, AttributeError):
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def is_secondary_limit(response, payload: dict) -> bool:
+    message = str(payload.get("message", "")) + " ".join(
+        str(error.get("message", "")) for error in payload.get("errors") or [] if isinstance(error, dict)
+    )
+    if "secondary rate limit" in message.lower():
+        return True
+    return response.status in (403, 429) and b"Retry-After" in response.headers
+
+
+def is_primary_limit(response, payload: dict) -> bool:
+    if response.status in (403, 429) and response.headers.get(b"X-RateLimit-Remaining") == b"0":
+        return True
+    return any(
+        isinstance(error, dict) and error.get("type") in PRIMARY_ERROR_TYPES
+        for error in payload.get("errors") or []
+    )
+
+
+class TokenPoolMiddleware:
+    """Sets ``Authorization`` at download time with the usable token that has the most
+    budget left, and strips it as soon as the download is over, so a token is never in a
+    request that is retried (Scrapy copies headers), cached, or pickled into JOBDIR.
+
+    * At spider open every token is checked once (``viewer { login }``): a token answered
+      401 is dropped; tokens of the same account share one budget, so only the first is kept.
+    * At most ``GITHUB_MAX_CONCURRENT_PER_TOKEN`` requests in flight per token, and at most
+      ``PRSEED_POINTS_PER_MINUTE`` points per token per minute (GitHub's secondary limit is 2,000).
+    * A secondary limit rests the token for ``Retry-After`` seconds; a primary limit rests it
+      until the budget resets; the request goes to another token or waits for one.
+    * Waits are non-blocking sleeps; with ``PRSEED_RATELIMIT_WAIT = False`` an exhausted budget
+      stops the crawl instead, saying when it resets.
+
+    Runs after the HTTP cache's ``process_request`` (a cache hit needs no token) and before
+    every other ``process_response``. Replayed responses do not touch any budget.
     """
 
-    def __init__(self, tokens: list[str]) -> None:
-        self.tokens = tokens
+    def __init__(self, crawler, tokens: list[str]) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.endpoint = settings.get("GITHUB_GRAPHQL_URL")
+        self.wait_enabled = settings.getbool("PRSEED_RATELIMIT_WAIT")
+        self.pool = TokenPool(
+            tokens,
+            max_in_flight=settings.getint("GITHUB_MAX_CONCURRENT_PER_TOKEN"),
+            points_per_minute=settings.getint("PRSEED_POINTS_PER_MINUTE"),
+        )
+        self.all_tokens = list(self.pool.tokens)  # meta names a token by its index here
+        self.waiters: list[Deferred] = []
+        self.wait_started: float | None = None
+        self.last_countdown = 0.0
+        self.stopping = False
+        crawler.signals.connect(self.check_tokens, signal=signals.spider_opened)
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(load_tokens(crawler.settings))
+        return cls(crawler, load_tokens(crawler.settings))
 
-    def process_request(self, request):
-        if "prseed_operation" in request.meta:
-            request.headers["Authorization"] = f"bearer {self.tokens[0]}"
+    # --- spider open: check every token once --------------------------------------------
+
+    async def check_tokens(self) -> None:
+        accounts: dict[str, TokenState] = {}
+        for index, state in enumerate(self.all_tokens):
+            status, payload = await self.ask_viewer(index)
+            data = payload.get("data") or {}
+            if status == 401:
+                logger.warning(
+                    "GitHub token %s was rejected (401 Bad credentials); not using it", state.label
+                )
+                self.pool.drop(state)
+                continue
+            if not data.get("viewer"):
+                logger.warning(
+                    "could not check GitHub token %s (HTTP %s); using it unchecked", state.label, status
+                )
+                continue
+            state.login = data["viewer"]["login"]
+            if state.login in accounts:
+                first = accounts[state.login].label
+                logger.warning(
+                    "tokens %s and %s both belong to %s; GitHub gives an account one budget: using %s only",
+                    first,
+                    state.label,
+                    state.login,
+                    first,
+                )
+                self.pool.drop(state)
+                continue
+            accounts[state.login] = state
+            rate_limit = data.get("rateLimit") or {}
+            if "remaining" in rate_limit:
+                reset_at = datetime.fromisoformat(rate_limit["resetAt"].replace("Z", "+00:00")).timestamp()
+                self.pool.record_budget(state, rate_limit["remaining"], reset_at, rate_limit.get("limit"))
+            logger.info(
+                "GitHub token %s: %s, %s of %s points left",
+                state.label,
+                state.login,
+                state.remaining,
+                state.limit,
+            )
+        if not self.pool.tokens:
+            logger.error("no valid GitHub token: every token was rejected; set GITHUB_TOKEN to a valid token")
+            raise CloseSpider("no_valid_token")
+        self.stats.set_value("prseed/ratelimit/tokens", len(self.pool.tokens))
+
+    async def ask_viewer(self, index: int, attempts: int = 3) -> tuple[int, dict]:
+        """Ask GitHub who owns a token; a passing fault (5xx, a body that is not JSON) is
+        asked again, so that only a real 401 drops a token."""
+        status, payload = 0, {}
+        for _ in range(attempts):
+            request = JsonRequest(
+                self.endpoint,
+                data={"query": TOKEN_CHECK_QUERY},
+                meta={"prseed_check_token": index, "dont_cache": True, "handle_httpstatus_all": True},
+                dont_filter=True,
+            )
+            try:
+                response = await self.crawler.engine.download_async(request)
+            except Exception as exc:
+                raise CloseSpider(f"github_unreachable: {exc}") from None
+            status, payload = response.status, parsed_body(response)
+            if status == 401 or (payload.get("data") or {}).get("viewer"):
+                break
+        return status, payload
+
+    # --- requests -----------------------------------------------------------------------
+
+    async def process_request(self, request):
+        if "prseed_check_token" in request.meta:
+            state = self.all_tokens[request.meta["prseed_check_token"]]
+            state.in_flight += 1
+        elif "prseed_operation" in request.meta:
+            state = await self.acquire()
+        else:
+            return None
+        request.meta["prseed_token"] = self.all_tokens.index(state)
+        request.headers["Authorization"] = f"bearer {state.token}"
+        return None
+
+    async def acquire(self) -> TokenState:
+        while True:
+            if not self.pool.tokens:
+                raise IgnoreRequest("no valid GitHub token left")
+            state = self.pool.acquire()
+            if state is not None:
+                self.wait_over()
+                return state
+            wait = self.pool.next_wait()
+            timeout = COUNTDOWN_EVERY
+            if wait is not None:
+                if wait.budget and not self.wait_enabled:
+                    self.stop_for_budget(wait)
+                    raise IgnoreRequest("rate limited and PRSEED_RATELIMIT_WAIT is off")
+                self.wait_begins(wait)
+                timeout = min(max(wait.until - time.time(), 0.01), COUNTDOWN_EVERY)
+            await self.sleep_or_wake(timeout)
+
+    async def sleep_or_wake(self, timeout: float) -> None:
+        """Sleep until ``timeout`` passes or a token is released, without blocking the reactor."""
+        woken = Deferred()
+        self.waiters.append(woken)
+        timer = call_later(timeout, self.wake, woken)
+        try:
+            await maybe_deferred_to_future(woken)
+        finally:
+            timer.cancel()
+
+    @staticmethod
+    def wake(deferred: Deferred) -> None:
+        if not deferred.called:
+            deferred.callback(None)
+
+    def wake_all(self) -> None:
+        waiters, self.waiters = self.waiters, []
+        for deferred in waiters:
+            self.wake(deferred)
+
+    def wait_begins(self, wait: Wait) -> None:
+        now = time.time()
+        if wait.reason == "pacing":
+            return
+        if self.wait_started is None:
+            self.wait_started = self.last_countdown = now
+            self.stats.inc_value("prseed/ratelimit/waits")
+            logger.info(
+                "every GitHub token is resting; waiting %.0f s for %s (%s) until %s",
+                wait.until - now,
+                wait.label,
+                wait.reason,
+                clock_time(wait.until),
+            )
+        elif now - self.last_countdown >= COUNTDOWN_EVERY:
+            self.last_countdown = now
+            logger.info(
+                "still waiting for a GitHub token: %.0f s left (%s, until %s)",
+                wait.until - now,
+                wait.label,
+                clock_time(wait.until),
+            )
+
+    def wait_over(self) -> None:
+        if self.wait_started is not None:
+            self.stats.inc_value("prseed/ratelimit/seconds_waited", round(time.time() - self.wait_started, 3))
+            self.wait_started = None
+
+    def stop_for_budget(self, wait: Wait) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        reset = datetime.fromtimestamp(wait.until, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        logger.error(
+            "every GitHub token has used its budget; it resets at %s. Run again then "
+            "(rows already written stay), or set PRSEED_RATELIMIT_WAIT=True to wait",
+            reset,
+        )
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason="rate_limited"))
+
+    # --- responses ----------------------------------------------------------------------
+
+    def token_of(self, request) -> TokenState | None:
+        """The token that sent the request, unless it has been dropped since."""
+        index = request.meta.get("prseed_token")
+        state = self.all_tokens[index] if index is not None else None
+        return state if state in self.pool.tokens else None
 
     def process_response(self, request, response):
         request.headers.pop("Authorization", None)
+        state = self.token_of(request)
+        if state is None or "cached" in response.flags:
+            return response
+        self.pool.release(state)
+        self.wake_all()
+        self.record_headers(state, response)
+        if "prseed_check_token" in request.meta:
+            return response
+        payload = parsed_body(response)
+        if response.status == 401:
+            return self.revoked(state, request)
+        if is_secondary_limit(response, payload):
+            return self.secondary(state, request, response)
+        if is_primary_limit(response, payload):
+            return self.primary(state, request, response, payload)
+        if response.status == 200:
+            cost = ((payload.get("data") or {}).get("rateLimit") or {}).get("cost", 0)
+            self.pool.record_cost(state, cost)
+            self.stats.inc_value(f"prseed/ratelimit/points/{state.label}", cost)
         return response
 
     def process_exception(self, request, exception):
         request.headers.pop("Authorization", None)
+        state = self.token_of(request)
+        if state is not None:
+            self.pool.release(state)
+            self.wake_all()
+
+    def record_headers(self, state: TokenState, response) -> None:
+        remaining = response.headers.get(b"X-RateLimit-Remaining")
+        reset = response.headers.get(b"X-RateLimit-Reset")
+        limit = response.headers.get(b"X-RateLimit-Limit")
+        if remaining is not None and reset is not None:
+            self.pool.record_budget(state, int(remaining), float(reset), int(limit) if limit else None)
+
+    def again(self, request):
+        """The same request, to be sent again with whichever token is free then."""
+        self.stats.inc_value("prseed/ratelimit/requests_retried")
+        return request.replace(dont_filter=True)
+
+    def revoked(self, state: TokenState, request):
+        logger.warning("GitHub token %s is no longer valid (401); dropping it", state.label)
+        self.pool.drop(state)
+        self.stats.inc_value("prseed/ratelimit/tokens_revoked")
+        if not self.pool.tokens:
+            logger.error("no valid GitHub token left: set GITHUB_TOKEN to a valid token and run again")
+            if not self.stopping:
+                self.stopping = True
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason="no_valid_token"))
+            raise IgnoreRequest("no valid GitHub token left")
+        return self.again(request)
+
+    def secondary(self, state: TokenState, request, response):
+        retry_after = response.headers.get(b"Retry-After")
+        seconds = self.pool.rest_secondary(state, float(retry_after) if retry_after else None)
+        self.stats.inc_value("prseed/ratelimit/secondary_hits")
+        logger.warning(
+            "secondary rate limit on token %s: resting it %.0f s, until %s",
+            state.label,
+            seconds,
+            clock_time(state.resting_until),
+        )
+        return self.again(request)
+
+    def primary(self, state: TokenState, request, response, payload: dict):
+        reset = response.headers.get(b"X-RateLimit-Reset")
+        reset_at = float(reset) if reset else time.time() + 60
+        self.pool.rest_until_reset(state, reset_at)
+        self.stats.inc_value("prseed/ratelimit/primary_hits")
+        logger.warning(
+            "token %s has used its GitHub budget; resting it until %s",
+            state.label,
+            clock_time(state.reset_at),
+        )
+        return self.again(request)

@@ -22,6 +22,8 @@ from prseed.spiders.arguments import parse_arguments
 
 logger = logging.getLogger(__name__)
 
+# Page size grows back (doubling) after this many good pages in a row.
+GROW_AFTER = 5
 # Follow-ups finish PRs already started before new pages start more PRs, so
 # memory and the database stay close to the crawl.
 FOLLOW_UP_PRIORITY = 10
@@ -72,6 +74,8 @@ class PullRequestsSpider(scrapy.Spider):
             raise ConfigError(
                 f"PRSEED_CHECK_RUNS={spider.check_runs!r} is not one of {', '.join(CHECK_RUN_MODES)}"
             )
+        spider.page_sizes = {}  # repository -> page size now, after GitHub said a page was too heavy
+        spider.good_pages = {}  # repository -> good pages in a row since the last reduction
         spider.page_query = pull_request_page_query(spider.check_runs)
         spider.follow_up_queries = {
             name: follow_up_query(connection, spider.check_runs) for name, connection in CONNECTIONS.items()
@@ -81,7 +85,7 @@ class PullRequestsSpider(scrapy.Spider):
     async def start(self):
         for repository in self.plan.repositories:
             owner, name = repository.split("/")
-            yield self.pull_request_page(owner, name, after=None, page_size=self.page_size, fetched=0)
+            yield self.pull_request_page(owner, name, after=None, fetched=0)
 
     def graphql_request(self, query: str, variables: dict, callback, operation: str, **kwargs) -> JsonRequest:
         return JsonRequest(
@@ -93,7 +97,8 @@ class PullRequestsSpider(scrapy.Spider):
             **kwargs,
         )
 
-    def pull_request_page(self, owner: str, name: str, after: str | None, page_size: int, fetched: int):
+    def pull_request_page(self, owner: str, name: str, after: str | None, fetched: int):
+        page_size = self.page_sizes.get(f"{owner}/{name}", self.page_size)
         if self.plan.max_prs is not None:
             page_size = min(page_size, self.plan.max_prs - fetched)
         variables = {"owner": owner, "name": name, "pageSize": page_size, "after": after}
@@ -122,10 +127,15 @@ class PullRequestsSpider(scrapy.Spider):
             return
         connection = repository["pullRequests"]
         nodes = connection["nodes"] or []
-        page_size = variables["pageSize"]
         if "RESOURCE_LIMITS_EXCEEDED" in error_types(payload) and None in nodes:
-            yield from self.retry_smaller(response, owner, name, page_size, fetched)
+            if self.shrink_page(f"{owner}/{name}", variables["pageSize"]):
+                yield self.pull_request_page(owner, name, variables["after"], fetched).replace(
+                    dont_filter=True
+                )
+            else:
+                self.page_failed(response, "GitHub's resource limits exceeded even at the smallest page size")
             return
+        self.page_succeeded(f"{owner}/{name}")
         if graphql_errors(payload):
             logger.warning(
                 "%s/%s: partial answer, keeping the data that came: %s", owner, name, describe_errors(payload)
@@ -147,25 +157,46 @@ class PullRequestsSpider(scrapy.Spider):
         self.crawler.stats.set_value(f"prseed/{owner}/{name}/pull_requests_total", connection["totalCount"])
         page_info = connection["pageInfo"]
         if page_info["hasNextPage"] and not stop:
-            yield self.pull_request_page(owner, name, page_info["endCursor"], page_size, fetched)
+            yield self.pull_request_page(owner, name, page_info["endCursor"], fetched)
 
-    def retry_smaller(self, response, owner: str, name: str, page_size: int, fetched: int):
-        """GitHub answers a too-heavy query with null nodes: ask again for fewer PRs."""
+    def shrink_page(self, repository: str, page_size: int) -> bool:
+        """Ask for fewer PRs per page for the rest of this repository (GitHub said the
+        query was too heavy); False when already at the floor."""
         smaller = max(page_size // 2, self.min_page_size)
+        if smaller >= page_size:
+            return False
+        self.page_sizes[repository] = smaller
+        self.good_pages[repository] = 0
         self.crawler.stats.inc_value("prseed/page_size_reductions")
-        if smaller == page_size:
-            self.page_failed(response, f"resource limits exceeded even with {page_size} PRs a page")
-            return
         logger.warning(
-            "%s/%s: GitHub's resource limits hit with %d PRs a page; asking for %d",
-            owner,
-            name,
-            page_size,
-            smaller,
+            "%s: query too heavy for GitHub with %d PRs a page; asking for %d", repository, page_size, smaller
         )
-        after = request_variables(response.request)["after"]
-        request = self.pull_request_page(owner, name, after, smaller, fetched)
-        yield request.replace(dont_filter=True)
+        return True
+
+    def page_succeeded(self, repository: str) -> None:
+        """After a run of good pages, grow a reduced page size back towards PRSEED_PAGE_SIZE."""
+        if repository not in self.page_sizes:
+            return
+        self.good_pages[repository] += 1
+        if self.good_pages[repository] >= GROW_AFTER:
+            self.good_pages[repository] = 0
+            grown = min(self.page_sizes[repository] * 2, self.page_size)
+            if grown == self.page_size:
+                del self.page_sizes[repository]
+            else:
+                self.page_sizes[repository] = grown
+
+    def lighten_request(self, request):
+        """Called by the retry middleware after a 502/504/timeout: a page query is retried
+        with half as many PRs (follow-ups are already small)."""
+        if request.meta.get("prseed_operation") != "PullRequestPage":
+            return request
+        variables = request_variables(request)
+        repository = f"{variables['owner']}/{variables['name']}"
+        if not self.shrink_page(repository, variables["pageSize"]):
+            return request
+        smaller = {**variables, "pageSize": self.page_sizes[repository]}
+        return request.replace(data={"query": self.page_query, "variables": smaller})
 
     def pull_request(self, node: dict, repository_id: str):
         self.crawler.stats.inc_value("prseed/pull_requests")

@@ -1,0 +1,36 @@
+"""Run real crawls of the ``prs`` spider in the test process (pytest-twisted's reactor)."""
+
+from __future__ import annotations
+
+from scrapy.crawler import CrawlerRunner
+from scrapy.settings import Settings
+
+from prseed.spiders.prs import PullRequestsSpider
+
+TOKEN = "test-token-a1b2c3d4e5f6"
+
+
+def project_settings(server_url: str, database_url: str, **overrides) -> Settings:
+    settings = Settings()
+    settings.setmodule("prseed.settings", priority="project")
+    settings.update(
+        {
+            "GITHUB_GRAPHQL_URL": server_url,
+            "GITHUB_TOKEN": TOKEN,
+            "DATABASE_URL": database_url,
+            "LOG_LEVEL": "DEBUG",
+            "RETRY_TIMES": 5,
+            "RETRY_BACKOFF_BASE": 0.02,
+            **overrides,
+        },
+        priority="cmdline",
+    )
+    return settings
+
+
+async def crawl(server_url: str, database_url: str, settings: dict | None = None, **arguments):
+    """Crawl to the end and return the crawler (its stats tell what happened)."""
+    runner = CrawlerRunner(project_settings(server_url, database_url, **(settings or {})))
+    crawler = runner.create_crawler(PullRequestsSpider)
+    await runner.crawl(crawler, **arguments)
+    return crawler

@@ -1,0 +1,219 @@
+"""The database a crawl should produce, computed straight from the fake server's dataset,
+and the database a crawl did produce, read back in the same shape."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from prseed.db.schema import TABLES
+
+FILES_CAP = 3000
+
+
+def _login(actor):
+    return "ghost" if actor is None else actor["login"]
+
+
+def _member(actor):
+    if actor is None:
+        return {"login": "ghost", "kind": "Ghost", "database_id": None, "name": None}
+    return {
+        "login": actor["login"],
+        "kind": actor["__typename"],
+        "database_id": actor.get("databaseId"),
+        "name": actor.get("name"),
+    }
+
+
+def selected_pull_requests(repository: dict, since: str | None = None, max_prs: int | None = None):
+    """The PRs a crawl with these limits fetches: newest update first."""
+    chosen = sorted(repository["pullRequests"], key=lambda pr: pr["updatedAt"], reverse=True)
+    if since is not None:
+        chosen = [pr for pr in chosen if pr["updatedAt"] >= since]
+    return chosen[:max_prs] if max_prs is not None else chosen
+
+
+def expected_rows(dataset, repositories, check_runs="head", since=None, max_prs=None) -> dict[str, set]:
+    rows: dict[str, dict] = {table.name: {} for table in TABLES}
+
+    def add(table, **values):
+        definition = next(t for t in TABLES if t.name == table)
+        key = tuple(values[name] for name in definition.key)
+        rows[table][key] = tuple(values[name] for name in definition.column_names)
+
+    for full_name in repositories:
+        repository = dataset.repositories[full_name]
+        repository_id = repository["id"]
+        add(
+            "repositories",
+            id=repository_id,
+            owner=repository["owner"]["login"],
+            name=repository["name"],
+            url=repository["url"],
+        )
+        for pr in selected_pull_requests(repository, since, max_prs):
+            pr_id = pr["id"]
+            add("members", **_member(pr["author"]))
+            if pr["mergedBy"] is not None:
+                add("members", **_member(pr["mergedBy"]))
+            milestone = pr["milestone"]
+            if milestone:
+                add(
+                    "milestones",
+                    repository_id=repository_id,
+                    number=milestone["number"],
+                    id=milestone["id"],
+                    title=milestone["title"],
+                    state=milestone["state"],
+                    due_on=milestone["dueOn"],
+                    closed_at=milestone["closedAt"],
+                    created_at=milestone["createdAt"],
+                )
+            add(
+                "pull_requests",
+                id=pr_id,
+                repository_id=repository_id,
+                number=pr["number"],
+                database_id=int(pr["fullDatabaseId"]),
+                title=pr["title"],
+                body=pr["body"],
+                state=pr["state"],
+                is_draft=pr["isDraft"],
+                url=pr["url"],
+                author_login=_login(pr["author"]),
+                merged_by_login=pr["mergedBy"]["login"] if pr["mergedBy"] else None,
+                milestone_number=milestone["number"] if milestone else None,
+                created_at=pr["createdAt"],
+                updated_at=pr["updatedAt"],
+                closed_at=pr["closedAt"],
+                merged_at=pr["mergedAt"],
+                base_ref=pr["baseRefName"],
+                head_ref=pr["headRefName"],
+                head_sha=pr["headRefOid"],
+                merge_commit_sha=pr["mergeCommit"]["oid"] if pr["mergeCommit"] else None,
+                additions=pr["additions"],
+                deletions=pr["deletions"],
+                changed_files=pr["changedFiles"],
+                files_truncated=pr["changedFiles"] > min(len(pr["files"]), FILES_CAP),
+                review_decision=pr["reviewDecision"],
+            )
+            for label in pr["labels"]:
+                add(
+                    "labels",
+                    repository_id=repository_id,
+                    name=label["name"],
+                    id=label["id"],
+                    color=label["color"],
+                    description=label["description"],
+                )
+                add("pull_request_labels", pull_request_id=pr_id, label_name=label["name"])
+            for issue in pr["closingIssuesReferences"]:
+                add(
+                    "closing_issues",
+                    pull_request_id=pr_id,
+                    issue_repository=issue["repository"]["nameWithOwner"],
+                    issue_number=issue["number"],
+                    title=issue["title"],
+                    state=issue["state"],
+                    url=issue["url"],
+                )
+            for review in pr["reviews"]:
+                add("members", **_member(review["author"]))
+                add(
+                    "reviews",
+                    id=review["id"],
+                    pull_request_id=pr_id,
+                    database_id=int(review["fullDatabaseId"]),
+                    author_login=_login(review["author"]),
+                    state=review["state"],
+                    body=review["body"],
+                    author_association=review["authorAssociation"],
+                    commit_oid=review["commit"]["oid"] if review["commit"] else None,
+                    submitted_at=review["submittedAt"],
+                    created_at=review["createdAt"],
+                )
+            commits = [node["commit"] for node in pr["commits"]]
+            for commit in commits:
+                author = commit["author"] or {}
+                if author.get("user") is not None:
+                    add("members", **_member(author["user"]))
+                add(
+                    "commits",
+                    pull_request_id=pr_id,
+                    oid=commit["oid"],
+                    message_headline=commit["messageHeadline"],
+                    message=commit["message"],
+                    author_name=author.get("name"),
+                    author_email=author.get("email"),
+                    author_login=author["user"]["login"] if author.get("user") else None,
+                    authored_at=commit["authoredDate"],
+                    committed_at=commit["committedDate"],
+                    additions=commit["additions"],
+                    deletions=commit["deletions"],
+                )
+            checked = {"head": commits[-1:], "all": commits, "none": []}[check_runs]
+            for commit in checked:
+                for suite in commit["checkSuites"]:
+                    for run in suite["checkRuns"]:
+                        add(
+                            "check_runs",
+                            id=run["id"],
+                            pull_request_id=pr_id,
+                            commit_oid=commit["oid"],
+                            check_suite_id=suite["id"],
+                            app_slug=(suite["app"] or {}).get("slug"),
+                            database_id=run["databaseId"],
+                            name=run["name"],
+                            status=run["status"],
+                            conclusion=run["conclusion"],
+                            started_at=run["startedAt"],
+                            completed_at=run["completedAt"],
+                            details_url=run["detailsUrl"],
+                        )
+            for changed in pr["files"][:FILES_CAP]:
+                add(
+                    "files",
+                    pull_request_id=pr_id,
+                    path=changed["path"],
+                    additions=changed["additions"],
+                    deletions=changed["deletions"],
+                    change_type=changed["changeType"],
+                )
+    return {table: set(values.values()) for table, values in rows.items()}
+
+
+def _normalise(value):
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value
+
+
+def database_rows(database_url: str) -> dict[str, set]:
+    """Every row of every prseed table, with timestamps as GitHub writes them."""
+    from prseed.db import open_database
+
+    database = open_database(database_url)
+    result = {}
+    try:
+        with database.transaction() as cursor:
+            for table in TABLES:
+                booleans = {c.name for c in table.columns if c.kind == "boolean"}
+                cursor.execute(f"SELECT {', '.join(table.column_names)} FROM {table.name}")
+                result[table.name] = {
+                    tuple(
+                        bool(value) if name in booleans and value is not None else _normalise(value)
+                        for name, value in zip(table.column_names, row, strict=True)
+                    )
+                    for row in cursor.fetchall()
+                }
+    finally:
+        database.close()
+    return result
+
+
+def named(rows: dict[str, set], table: str) -> list[dict]:
+    """One table's rows as dicts, for assertions that name their columns."""
+    from prseed.db.schema import TABLE_BY_NAME
+
+    columns = TABLE_BY_NAME[table].column_names
+    return [dict(zip(columns, row, strict=True)) for row in rows[table]]
