@@ -13,9 +13,9 @@ def preflight(spidercls, settings, spider_arguments: dict) -> None:
     crawl started from Python is checked as well; here they run first, before Scrapy's
     engine starts, so the user sees one line instead of a traceback.
     """
-    parse = getattr(spidercls, "parse_arguments", None)
-    if parse is not None:
-        parse(**spider_arguments)
+    check = getattr(spidercls, "check", None)
+    if check is not None:
+        check(settings, spider_arguments)
     load_tokens(settings)
     if settings.getdict("ITEM_PIPELINES").get("prseed.pipelines.database.DatabasePipeline") is not None:
         open_database(settings.get("DATABASE_URL")).close()

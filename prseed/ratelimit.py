@@ -136,8 +136,9 @@ class TokenPool:
         return seconds
 
     def rest_until_reset(self, state: TokenState, reset_at: float) -> None:
+        """GitHub's reset time is a whole second: wait one more, never less."""
         state.remaining = 0
-        state.reset_at = max(reset_at, self.clock() + 1)
+        state.reset_at = max(reset_at + 1, self.clock() + 1)
 
     def _rest(self, state: TokenState, until: float, reason: str) -> None:
         if until > state.resting_until:

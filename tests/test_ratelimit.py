@@ -72,8 +72,10 @@ def test_exhausted_budget_waits_for_the_reset(clock):
     tokens.rest_until_reset(b, clock.now + 50)
     assert tokens.acquire() is None
     wait = tokens.next_wait()
-    assert wait.budget and wait.until == clock.now + 50 and wait.label == b.label
+    assert wait.budget and wait.until == clock.now + 51 and wait.label == b.label
     clock.now += 50
+    assert tokens.acquire() is None
+    clock.now += 1
     assert tokens.acquire() is b
 
 

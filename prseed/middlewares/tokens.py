@@ -255,18 +255,23 @@ class TokenPoolMiddleware:
     # --- responses ----------------------------------------------------------------------
 
     def token_of(self, request) -> TokenState | None:
-        """The token that sent the request, unless it has been dropped since."""
+        """The token that sent the request (it may have been dropped since)."""
         index = request.meta.get("prseed_token")
-        state = self.all_tokens[index] if index is not None else None
-        return state if state in self.pool.tokens else None
+        return self.all_tokens[index] if index is not None else None
 
     def process_response(self, request, response):
         request.headers.pop("Authorization", None)
         state = self.token_of(request)
         if state is None or "cached" in response.flags:
             return response
-        self.pool.release(state)
-        self.wake_all()
+        try:
+            return self.obey(state, request, response)
+        finally:
+            self.pool.release(state)
+            self.wake_all()
+
+    def obey(self, state: TokenState, request, response):
+        """Learn from the answer; a request refused for its token's sake goes again."""
         self.record_headers(state, response)
         if "prseed_check_token" in request.meta:
             return response
@@ -303,9 +308,10 @@ class TokenPoolMiddleware:
         return request.replace(dont_filter=True)
 
     def revoked(self, state: TokenState, request):
-        logger.warning("GitHub token %s is no longer valid (401); dropping it", state.label)
-        self.pool.drop(state)
-        self.stats.inc_value("prseed/ratelimit/tokens_revoked")
+        if state in self.pool.tokens:
+            logger.warning("GitHub token %s is no longer valid (401); dropping it", state.label)
+            self.pool.drop(state)
+            self.stats.inc_value("prseed/ratelimit/tokens_revoked")
         if not self.pool.tokens:
             logger.error("no valid GitHub token left: set GITHUB_TOKEN to a valid token and run again")
             if not self.stopping:

@@ -51,29 +51,34 @@ class PullRequestsSpider(scrapy.Spider):
     """``scrapy crawl prs -a repo=OWNER/NAME [-a since=YYYY-MM-DD | -a days_back=N] [-a max_prs=N]``"""
 
     name = "prs"
-    parse_arguments = staticmethod(parse_arguments)
 
     def __init__(self, **arguments: str) -> None:
         self.plan = parse_arguments(**arguments)
         super().__init__()
+
+    @staticmethod
+    def check(settings, arguments: dict) -> dict:
+        """Check spider arguments and the spider's settings; return the settings' values."""
+        parse_arguments(**arguments)
+        page_size = settings.getint("PRSEED_PAGE_SIZE")
+        min_page_size = settings.getint("PRSEED_MIN_PAGE_SIZE")
+        if not 1 <= min_page_size <= page_size <= 100:
+            raise ConfigError(
+                "PRSEED_PAGE_SIZE must be 1-100 and PRSEED_MIN_PAGE_SIZE 1-PRSEED_PAGE_SIZE "
+                f"(got {page_size} and {min_page_size})"
+            )
+        check_runs = settings.get("PRSEED_CHECK_RUNS")
+        if check_runs not in CHECK_RUN_MODES:
+            raise ConfigError(f"PRSEED_CHECK_RUNS={check_runs!r} is not one of {', '.join(CHECK_RUN_MODES)}")
+        return {"page_size": page_size, "min_page_size": min_page_size, "check_runs": check_runs}
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         spider.endpoint = settings.get("GITHUB_GRAPHQL_URL")
-        spider.page_size = settings.getint("PRSEED_PAGE_SIZE")
-        spider.min_page_size = settings.getint("PRSEED_MIN_PAGE_SIZE")
-        if not 1 <= spider.min_page_size <= spider.page_size <= 100:
-            raise ConfigError(
-                "PRSEED_PAGE_SIZE must be 1-100 and PRSEED_MIN_PAGE_SIZE 1-PRSEED_PAGE_SIZE "
-                f"(got {spider.page_size} and {spider.min_page_size})"
-            )
-        spider.check_runs = settings.get("PRSEED_CHECK_RUNS")
-        if spider.check_runs not in CHECK_RUN_MODES:
-            raise ConfigError(
-                f"PRSEED_CHECK_RUNS={spider.check_runs!r} is not one of {', '.join(CHECK_RUN_MODES)}"
-            )
+        for name, value in cls.check(settings, kwargs).items():
+            setattr(spider, name, value)
         spider.page_sizes = {}  # repository -> page size now, after GitHub said a page was too heavy
         spider.good_pages = {}  # repository -> good pages in a row since the last reduction
         spider.page_query = pull_request_page_query(spider.check_runs)

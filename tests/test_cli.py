@@ -1,0 +1,136 @@
+"""``scrapy crawl prs`` as a user runs it: exit codes, one-line errors, feeds, no token leaks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.crawling import TOKEN
+from tests.expected import database_rows, expected_rows
+from tests.fakegithub import FakeGitHub, generate_dataset
+
+REPOSITORY = "acme/widgets"
+
+
+def scrapy(*arguments: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("GITHUB_TOKEN", "GITHUB_TOKENS", "DATABASE_URL")
+    }
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "scrapy", *arguments],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return generate_dataset({REPOSITORY: 30}, seed=11, big_pr=False)
+
+
+@pytest.fixture(scope="module")
+def github(dataset):
+    with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as server:
+        yield server
+
+
+def assert_one_line_error(result, message: str, code: int = 2):
+    assert result.returncode == code, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("prseed: error:")]
+    assert len(errors) == 1 and message in errors[0], result.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["-a", "repo=antiwork"], "is not a repository"),
+        (["-a", "repo=a/b", "-a", "since=31/01/2024"], "is not a date"),
+        (["-a", "repo=a/b", "-a", "max_prs=-1"], "positive whole number"),
+        (["-a", "repo=a/b", "-a", "maxprs=3"], "unknown spider argument"),
+        (
+            ["-a", "repo=a/b", "-s", "DATABASE_URL=postgresql://u:pw@127.0.0.1:9/x"],
+            "cannot connect to PostgreSQL",
+        ),
+        (["-a", "repo=a/b", "-s", "DATABASE_URL=sqlite:///no/such/dir/db.sqlite3"], "does not exist"),
+        (["-a", "repo=a/b", "-s", "PRSEED_CHECK_RUNS=some"], "PRSEED_CHECK_RUNS"),
+    ],
+)
+def test_user_mistakes_are_one_line_and_exit_2(arguments, message, tmp_path):
+    env = {"GITHUB_TOKEN": TOKEN, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    assert_one_line_error(scrapy("crawl", "prs", *arguments, env=env), message)
+
+
+def test_no_token_is_one_line_and_exit_2(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    assert_one_line_error(scrapy("crawl", "prs", "-a", f"repo={REPOSITORY}", env=env), "no GitHub token")
+
+
+def test_a_crawl_fills_the_database_and_a_feed_and_never_shows_the_token(github, dataset, tmp_path):
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    feed = tmp_path / "prs.jsonl"
+    result = scrapy(
+        "crawl",
+        "prs",
+        "-a",
+        f"repo={REPOSITORY}",
+        "-O",
+        str(feed),
+        "-s",
+        f"GITHUB_GRAPHQL_URL={github.url}",
+        "-s",
+        "LOG_LEVEL=DEBUG",
+        env={"GITHUB_TOKEN": TOKEN, "DATABASE_URL": database_url},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert TOKEN not in result.stdout + result.stderr
+    assert TOKEN[-4:] in result.stderr  # tokens are named by their last four characters
+    rows = database_rows(database_url)
+    assert rows == expected_rows(dataset, [REPOSITORY])
+    lines = [json.loads(line) for line in feed.read_text().splitlines()]
+    pull_requests = [line for line in lines if "changed_files" in line]
+    assert len(pull_requests) == 30
+
+
+def test_a_repository_that_does_not_exist_exits_1(github, tmp_path):
+    result = scrapy(
+        "crawl",
+        "prs",
+        "-a",
+        "repo=acme/missing",
+        "-s",
+        f"GITHUB_GRAPHQL_URL={github.url}",
+        env={"GITHUB_TOKEN": TOKEN, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
+    )
+    assert "repository acme/missing not found" in result.stderr
+    assert_one_line_error(result, "repository_not_found", code=1)
+
+
+def test_only_bad_tokens_stop_the_crawl_before_any_data_request(github, tmp_path):
+    before = len(github.requests)
+    result = scrapy(
+        "crawl",
+        "prs",
+        "-a",
+        f"repo={REPOSITORY}",
+        "-s",
+        f"GITHUB_GRAPHQL_URL={github.url}",
+        env={
+            "GITHUB_TOKENS": "bad-token-1111,bad-token-2222",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        },
+    )
+    assert_one_line_error(result, "no_valid_token", code=1)
+    assert "…1111" in result.stderr and "bad-token-1111" not in result.stderr
+    assert [record.status for record in github.requests[before:]] == [401, 401]
