@@ -154,7 +154,12 @@ class TokenPoolMiddleware:
             try:
                 response = await self.crawler.engine.download_async(request)
             except Exception as exc:
-                raise CloseSpider(f"github_unreachable: {exc}") from None
+                logger.error(
+                    "cannot reach GitHub at %s: %s (check GITHUB_GRAPHQL_URL and the network)",
+                    self.endpoint,
+                    exc,
+                )
+                raise CloseSpider("github_unreachable") from None
             status, payload = response.status, parsed_body(response)
             if status == 401 or (payload.get("data") or {}).get("viewer"):
                 break
