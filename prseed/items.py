@@ -83,6 +83,7 @@ class PullRequest:
     changed_files: int
     files_truncated: bool  # GitHub lists at most 3,000 files; changed_files is the true count
     review_decision: str | None
+    complete: bool = True  # False until every page of every nested connection is written
 
 
 @dataclass
@@ -161,6 +162,37 @@ class CheckRun:
     details_url: str | None
 
 
+@dataclass
+class SyncState:
+    """Where a repository's sync stands; written in the same transaction as the rows it
+    vouches for, so after any crash the database says how far the crawl got.
+
+    ``newest_seen`` is the watermark: the newest ``updatedAt`` of the last completed crawl.
+    ``run_*`` describe a crawl in progress (all None when none is).
+    """
+
+    TABLE: ClassVar[str] = "sync_state"
+    BOOKKEEPING: ClassVar[bool] = True
+    repository: str  # owner/name, as given to the spider
+    repository_id: str | None
+    newest_seen: str | None
+    synced_at: str | None
+    run_started_at: str | None = None
+    run_since: str | None = None  # PRs updated before this are not part of the crawl
+    run_newest: str | None = None  # the newest updatedAt when the crawl began
+    run_cursor: str | None = None  # the page after this cursor is the next to fetch
+    run_fetched: int | None = None
+    run_listed: bool | None = None  # every page of the PR list is written
+
+
+@dataclass
+class PullRequestComplete:
+    """Every nested page of this pull request is written: mark its row complete."""
+
+    BOOKKEEPING: ClassVar[bool] = True
+    pull_request_id: str
+
+
 ITEM_CLASSES = (
     Repository,
     Member,
@@ -173,4 +205,5 @@ ITEM_CLASSES = (
     Commit,
     File,
     CheckRun,
+    SyncState,
 )

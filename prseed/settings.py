@@ -30,6 +30,9 @@ PRSEED_CHECK_RUNS = "head"  # head | all | none: check runs of the head commit, 
 DATABASE_URL = os.environ.get("DATABASE_URL", "sqlite:///prseed.sqlite3")
 PRSEED_DB_BATCH_SIZE = 500  # items per transaction
 PRSEED_DB_FLUSH_SECONDS = 5.0  # and at least this often
+# An incremental crawl re-reads PRs updated this long before the last sync's newest PR
+# (GitHub's clocks and timestamps are not perfectly ordered).
+PRSEED_SYNC_OVERLAP_SECONDS = 60
 
 # --- Scrapy, set for an API client ------------------------------------------
 USER_AGENT = f"prseed/{__version__} (Scrapy)"
@@ -56,6 +59,7 @@ ITEM_PIPELINES = {
     "prseed.pipelines.database.DatabasePipeline": 300,
 }
 EXTENSIONS = {
+    "prseed.extensions.jobdir.JobdirGuard": 0,
     # Both give code execution to whoever reaches their port.
     "scrapy.extensions.telnet.TelnetConsole": None,
     "scrapy.extensions.remote_control.RemoteControl": None,
@@ -63,6 +67,7 @@ EXTENSIONS = {
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 
+# Never cache rejected tokens, rate limits or server errors: they are retried, not replayed.
 HTTPCACHE_IGNORE_HTTP_CODES = [401, 403, 429, 500, 502, 503, 504]
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

@@ -28,9 +28,12 @@ def project_settings(server_url: str, database_url: str, **overrides) -> Setting
     return settings
 
 
-async def crawl(server_url: str, database_url: str, settings: dict | None = None, **arguments):
-    """Crawl to the end and return the crawler (its stats tell what happened)."""
+async def crawl(server_url: str, database_url: str, settings: dict | None = None, setup=None, **arguments):
+    """Crawl to the end and return the crawler (its stats tell what happened);
+    ``setup(crawler)`` runs first, e.g. to connect signal handlers."""
     runner = CrawlerRunner(project_settings(server_url, database_url, **(settings or {})))
     crawler = runner.create_crawler(PullRequestsSpider)
+    if setup is not None:
+        setup(crawler)
     await runner.crawl(crawler, **arguments)
     return crawler

@@ -3,9 +3,7 @@ and the database a crawl did produce, read back in the same shape."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from prseed.db.schema import TABLES
+from prseed.db.schema import DATA_TABLES
 
 FILES_CAP = 3000
 
@@ -34,10 +32,10 @@ def selected_pull_requests(repository: dict, since: str | None = None, max_prs: 
 
 
 def expected_rows(dataset, repositories, check_runs="head", since=None, max_prs=None) -> dict[str, set]:
-    rows: dict[str, dict] = {table.name: {} for table in TABLES}
+    rows: dict[str, dict] = {table.name: {} for table in DATA_TABLES}
 
     def add(table, **values):
-        definition = next(t for t in TABLES if t.name == table)
+        definition = next(t for t in DATA_TABLES if t.name == table)
         key = tuple(values[name] for name in definition.key)
         rows[table][key] = tuple(values[name] for name in definition.column_names)
 
@@ -96,6 +94,7 @@ def expected_rows(dataset, repositories, check_runs="head", since=None, max_prs=
                 changed_files=pr["changedFiles"],
                 files_truncated=pr["changedFiles"] > min(len(pr["files"]), FILES_CAP),
                 review_decision=pr["reviewDecision"],
+                complete=True,
             )
             for label in pr["labels"]:
                 add(
@@ -182,33 +181,15 @@ def expected_rows(dataset, repositories, check_runs="head", since=None, max_prs=
     return {table: set(values.values()) for table, values in rows.items()}
 
 
-def _normalise(value):
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return value
-
-
 def database_rows(database_url: str) -> dict[str, set]:
-    """Every row of every prseed table, with timestamps as GitHub writes them."""
+    """Every row of every prseed table that holds GitHub data, as tuples in column order."""
     from prseed.db import open_database
 
     database = open_database(database_url)
-    result = {}
     try:
-        with database.transaction() as cursor:
-            for table in TABLES:
-                booleans = {c.name for c in table.columns if c.kind == "boolean"}
-                cursor.execute(f"SELECT {', '.join(table.column_names)} FROM {table.name}")
-                result[table.name] = {
-                    tuple(
-                        bool(value) if name in booleans and value is not None else _normalise(value)
-                        for name, value in zip(table.column_names, row, strict=True)
-                    )
-                    for row in cursor.fetchall()
-                }
+        return {table.name: {tuple(row.values()) for row in database.select(table)} for table in DATA_TABLES}
     finally:
         database.close()
-    return result
 
 
 def named(rows: dict[str, set], table: str) -> list[dict]:

@@ -6,6 +6,7 @@ import logging
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,14 +15,17 @@ from prseed.db.schema import (
     SCHEMA_VERSION,
     SQLITE,
     TABLE_BY_ITEM,
+    TABLE_BY_NAME,
     TABLES,
     Dialect,
     Table,
+    complete_statement,
     create_statements,
     delete_children_statement,
     upsert_statement,
 )
 from prseed.exceptions import ConfigError
+from prseed.items import PullRequestComplete, SyncState
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +36,14 @@ class Batch:
     def __init__(self) -> None:
         self.rows: dict[str, dict[tuple, tuple]] = {table.name: {} for table in TABLES}
         self.replaced_pull_requests: dict[str, None] = {}
+        self.completed_pull_requests: dict[str, None] = {}
         self.items = 0
 
     def add(self, item: object, replaces_children: bool = False) -> None:
+        if isinstance(item, PullRequestComplete):
+            self.completed_pull_requests[item.pull_request_id] = None
+            self.items += 1
+            return
         table = TABLE_BY_ITEM[type(item)]
         values = tuple(getattr(item, name) for name in table.column_names)
         key = tuple(getattr(item, name) for name in table.key)
@@ -112,6 +121,11 @@ class Database:
             rows = list(batch.rows[table.name].values())
             if rows:
                 self._upsert(cursor, table, rows, rejected)
+        completed = [(pull_request_id,) for pull_request_id in batch.completed_pull_requests]
+        if completed:
+            self._execute(
+                cursor, complete_statement(self.dialect), completed, TABLE_BY_NAME["pull_requests"], rejected
+            )
 
     def _upsert(self, cursor, table: Table, rows: list[tuple], rejected) -> None:
         self._execute(cursor, upsert_statement(table, self.dialect), rows, table, rejected)
@@ -130,6 +144,32 @@ class Database:
                 reason = str(exc).strip().splitlines()[0]
                 rejected.append(RejectedRow(table.name, dict(zip(columns, row, strict=True)), reason))
             cursor.execute("RELEASE SAVEPOINT prseed_row")
+
+    def select(self, table: Table, where: str = "", parameters: tuple = ()) -> list[dict]:
+        """Rows of a table as dicts of Python values: timestamps as GitHub writes them
+        (``2024-03-01T12:00:00Z``) and booleans as bool, whichever the database."""
+        names = table.column_names
+        booleans = {column.name for column in table.columns if column.kind == "boolean"}
+        condition = f" WHERE {where.replace('?', self.dialect.placeholder)}" if where else ""
+        with self.transaction() as cursor:
+            cursor.execute(f"SELECT {', '.join(names)} FROM {table.name}{condition}", parameters)
+            rows = cursor.fetchall()
+        return [
+            {
+                name: (bool(value) if name in booleans and value is not None else _from_database(value))
+                for name, value in zip(names, row, strict=True)
+            }
+            for row in rows
+        ]
+
+    def sync_state(self, repository: str) -> SyncState | None:
+        rows = self.select(TABLE_BY_NAME["sync_state"], "repository = ?", (repository,))
+        return SyncState(**rows[0]) if rows else None
+
+    def incomplete_pull_requests(self, repository_id: str) -> list[str]:
+        table = TABLE_BY_NAME["pull_requests"]
+        rows = self.select(table, "repository_id = ? AND NOT complete", (repository_id,))
+        return sorted(row["id"] for row in rows)
 
     @contextmanager
     def transaction(self):
@@ -182,6 +222,12 @@ class PostgreSQLDatabase(Database):
             self.connection.rollback()
             raise
         self.connection.commit()
+
+
+def _from_database(value):
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value
 
 
 def _masked(url: str) -> str:

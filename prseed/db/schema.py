@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from prseed import items
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,10 @@ TABLES = (
         child_of_pull_request=True,
     ),
     Table(items.CheckRun, key=("id",), references=(PULL_REQUEST,), child_of_pull_request=True),
+    Table(items.SyncState, key=("repository",)),
 )
+# Tables of GitHub's data, as opposed to prseed's own bookkeeping (sync_state).
+DATA_TABLES = tuple(table for table in TABLES if not getattr(table.item, "BOOKKEEPING", False))
 TABLE_BY_ITEM = {table.item: table for table in TABLES}
 TABLE_BY_NAME = {table.name: table for table in TABLES}
 
@@ -158,6 +161,10 @@ def upsert_statement(table: Table, dialect: Dialect, values: str | None = None) 
         f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {values} "
         f"ON CONFLICT ({', '.join(table.key)}) {action}"
     )
+
+
+def complete_statement(dialect: Dialect) -> str:
+    return f"UPDATE pull_requests SET complete = TRUE WHERE id = {dialect.placeholder}"
 
 
 def delete_children_statement(table: Table, dialect: Dialect) -> str:

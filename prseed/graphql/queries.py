@@ -177,12 +177,13 @@ def _connection_selection(connection: Connection, first: int, fragment: str, aft
     return f"{connection.name}({arguments}) {{{total} {PAGE_INFO} nodes {{ ...{fragment} }} }}"
 
 
-def pull_request_page_query(check_runs: str = "head") -> str:
-    """The query for one page of a repository's pull requests, newest update first."""
+def _pull_request_fragment(check_runs: str) -> tuple[str, tuple[str, ...]]:
+    """The fields of one pull request with the first page of each nested connection,
+    and the fragments it needs."""
     if check_runs not in CHECK_RUN_MODES:
         raise ValueError(f"check_runs must be one of {CHECK_RUN_MODES}, not {check_runs!r}")
     selections = []
-    roots = []
+    roots = ["Actor"]
     for connection in PULL_REQUEST_CONNECTIONS.values():
         fragment = connection.fragment
         if connection.name == "commits":
@@ -192,7 +193,40 @@ def pull_request_page_query(check_runs: str = "head") -> str:
     if check_runs == "head":
         selections.append("headCommit: commits(last: 1) { nodes { commit { ...CheckSuites } } }")
         roots.append("CheckSuites")
-    nested = "\n        ".join(selections)
+    nested = "\n  ".join(selections)
+    fragment = f"""
+fragment PullRequest on PullRequest {{
+  id
+  fullDatabaseId
+  number
+  title
+  body
+  state
+  isDraft
+  url
+  createdAt
+  updatedAt
+  closedAt
+  mergedAt
+  baseRefName
+  headRefName
+  headRefOid
+  additions
+  deletions
+  changedFiles
+  reviewDecision
+  mergeCommit {{ oid }}
+  author {{ ...Actor }}
+  mergedBy {{ ...Actor }}
+  milestone {{ id number title state dueOn closedAt createdAt }}
+  {nested}
+}}"""
+    return fragment, tuple(roots)
+
+
+def pull_request_page_query(check_runs: str = "head") -> str:
+    """The query for one page of a repository's pull requests, newest update first."""
+    fragment, roots = _pull_request_fragment(check_runs)
     body = f"""
 query PullRequestPage($owner: String!, $name: String!, $pageSize: Int!, $after: String) {{
   {RATE_LIMIT}
@@ -204,36 +238,25 @@ query PullRequestPage($owner: String!, $name: String!, $pageSize: Int!, $after: 
     pullRequests(first: $pageSize, after: $after, orderBy: {{field: UPDATED_AT, direction: DESC}}) {{
       totalCount
       {PAGE_INFO}
-      nodes {{
-        id
-        fullDatabaseId
-        number
-        title
-        body
-        state
-        isDraft
-        url
-        createdAt
-        updatedAt
-        closedAt
-        mergedAt
-        baseRefName
-        headRefName
-        headRefOid
-        additions
-        deletions
-        changedFiles
-        reviewDecision
-        mergeCommit {{ oid }}
-        author {{ ...Actor }}
-        mergedBy {{ ...Actor }}
-        milestone {{ id number title state dueOn closedAt createdAt }}
-        {nested}
-      }}
+      nodes {{ ...PullRequest }}
     }}
   }}
-}}"""
-    return _with_fragments(body, ("Actor", *roots))
+}}
+{fragment}"""
+    return _with_fragments(body, roots)
+
+
+def pull_requests_by_id_query(check_runs: str = "head") -> str:
+    """The query that fetches pull requests again by node id: those a crash or a failed
+    page left incomplete in the database."""
+    fragment, roots = _pull_request_fragment(check_runs)
+    body = f"""
+query PullRequestsById($ids: [ID!]!) {{
+  {RATE_LIMIT}
+  nodes(ids: $ids) {{ ...PullRequest }}
+}}
+{fragment}"""
+    return _with_fragments(body, roots)
 
 
 def follow_up_query(connection: Connection, check_runs: str = "head") -> str:
@@ -260,6 +283,7 @@ def all_queries() -> dict[str, str]:
     documents = {"token_check": TOKEN_CHECK_QUERY}
     for mode in CHECK_RUN_MODES:
         documents[f"pull_request_page[{mode}]"] = pull_request_page_query(mode)
+        documents[f"pull_requests_by_id[{mode}]"] = pull_requests_by_id_query(mode)
         for connection in CONNECTIONS.values():
             documents[f"{connection.name}[{mode}]"] = follow_up_query(connection, mode)
     return documents

@@ -20,6 +20,7 @@ from prseed.tokens import load_tokens
 logger = logging.getLogger(__name__)
 
 COUNTDOWN_EVERY = 30.0  # seconds between "still waiting" lines
+STOP_CHECK_EVERY = 1.0  # a waiting request notices a stopping crawl this soon
 PRIMARY_ERROR_TYPES = {"RATE_LIMITED", "RATE_LIMIT"}  # GitHub has used both
 
 
@@ -173,28 +174,34 @@ class TokenPoolMiddleware:
             state.in_flight += 1
         elif "prseed_operation" in request.meta:
             state = await self.acquire()
+            if state is None:  # the crawl is stopping: back to the queue (and JOBDIR) it goes
+                return request.replace(dont_filter=True)
         else:
             return None
         request.meta["prseed_token"] = self.all_tokens.index(state)
         request.headers["Authorization"] = f"bearer {state.token}"
         return None
 
-    async def acquire(self) -> TokenState:
+    async def acquire(self) -> TokenState | None:
+        """The token for the next request, after waiting as long as it takes; None when
+        the crawl stops meanwhile."""
         while True:
             if not self.pool.tokens:
                 raise IgnoreRequest("no valid GitHub token left")
+            if not self.crawler.engine.running:
+                return None
             state = self.pool.acquire()
             if state is not None:
                 self.wait_over()
                 return state
             wait = self.pool.next_wait()
-            timeout = COUNTDOWN_EVERY
+            timeout = STOP_CHECK_EVERY
             if wait is not None:
                 if wait.budget and not self.wait_enabled:
                     self.stop_for_budget(wait)
                     raise IgnoreRequest("rate limited and PRSEED_RATELIMIT_WAIT is off")
                 self.wait_begins(wait)
-                timeout = min(max(wait.until - time.time(), 0.01), COUNTDOWN_EVERY)
+                timeout = min(max(wait.until - time.time(), 0.01), STOP_CHECK_EVERY)
             await self.sleep_or_wake(timeout)
 
     async def sleep_or_wake(self, timeout: float) -> None:

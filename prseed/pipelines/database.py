@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+from scrapy.exceptions import DropItem
 from twisted.internet import task
 
 from prseed import items
@@ -48,10 +49,12 @@ class DatabasePipeline:
         self.timer.start(self.flush_seconds, now=False)
 
     def process_item(self, item):
-        if type(item) in TABLE_BY_ITEM:
+        if type(item) in TABLE_BY_ITEM or isinstance(item, items.PullRequestComplete):
             self.batch.add(item, replaces_children=isinstance(item, items.PullRequest))
             if len(self.batch) >= self.batch_size:
                 self.flush()
+        if getattr(item, "BOOKKEEPING", False):
+            raise DropItem("sync bookkeeping, written to the database", log_level="DEBUG")
         return item
 
     def flush_if_due(self) -> None:

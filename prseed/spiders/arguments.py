@@ -10,7 +10,8 @@ from prseed.exceptions import ConfigError
 
 # GitHub: owner is 1-39 alphanumerics or single hyphens; a repository name is 1-100 of [A-Za-z0-9._-].
 REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}/[A-Za-z0-9._-]{1,100}$")
-KNOWN = ("repo", "since", "days_back", "max_prs")
+KNOWN = ("repo", "since", "days_back", "max_prs", "full", "refresh")
+FLAG_VALUES = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 # Arguments Scrapy tools (scrapyd) pass to every spider.
 IGNORED = ("_job",)
 
@@ -22,6 +23,8 @@ class CrawlPlan:
     repositories: tuple[str, ...]
     since: date | None = None
     max_prs: int | None = None
+    full: bool = False  # ignore the sync watermark: fetch everything again
+    refresh: bool = False  # re-fetch pages that are in the HTTP cache
 
     @property
     def since_timestamp(self) -> str | None:
@@ -59,6 +62,14 @@ def _since(value: str) -> date:
         ) from None
 
 
+def _flag(name: str, value: str | None) -> bool:
+    if value is None:
+        return False
+    if str(value).strip().lower() not in FLAG_VALUES:
+        raise ConfigError(f"-a {name}={value!r} must be 1 or 0")
+    return FLAG_VALUES[str(value).strip().lower()]
+
+
 def parse_arguments(today: date | None = None, **arguments: str) -> CrawlPlan:
     """Check the spider arguments and turn them into a :class:`CrawlPlan`.
 
@@ -81,4 +92,10 @@ def parse_arguments(today: date | None = None, **arguments: str) -> CrawlPlan:
         today = today or datetime.now(UTC).date()
         since = today - timedelta(days=_positive_int("days_back", arguments["days_back"]))
     max_prs = _positive_int("max_prs", arguments["max_prs"]) if arguments.get("max_prs") else None
-    return CrawlPlan(repositories=(_repository(arguments["repo"]),), since=since, max_prs=max_prs)
+    return CrawlPlan(
+        repositories=(_repository(arguments["repo"]),),
+        since=since,
+        max_prs=max_prs,
+        full=_flag("full", arguments.get("full")),
+        refresh=_flag("refresh", arguments.get("refresh")),
+    )

@@ -1,14 +1,27 @@
-"""The ``prs`` spider: every pull request of a repository, with everything hanging off it."""
+"""The ``prs`` spider: every pull request of a repository, with everything hanging off it.
+
+How a crawl survives interruptions (see "Resume" in the README): every request is a node
+of a tree (a PR page leads to the next page and to follow-up pages of its PRs), so none
+is ever a duplicate and all are sent with ``dont_filter``.  Progress is kept in the
+database, in the same transactions as the rows: ``sync_state`` holds the cursor of the
+next PR page, and a PR row stays ``complete = false`` until its last nested page is
+written.  A crawl that starts where another stopped continues the PR list from that
+cursor and fetches incomplete PRs again by node id, whatever happened to the process.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
 import scrapy
 from scrapy.exceptions import CloseSpider
-from scrapy.http import JsonRequest
+from scrapy.http import JsonRequest, Request
 
+from prseed import items
+from prseed.db import open_database
 from prseed.exceptions import ConfigError
 from prseed.graphql import records
 from prseed.graphql.queries import (
@@ -17,6 +30,7 @@ from prseed.graphql.queries import (
     PULL_REQUEST_CONNECTIONS,
     follow_up_query,
     pull_request_page_query,
+    pull_requests_by_id_query,
 )
 from prseed.spiders.arguments import parse_arguments
 
@@ -27,6 +41,16 @@ GROW_AFTER = 5
 # Follow-ups finish PRs already started before new pages start more PRs, so
 # memory and the database stay close to the crawl.
 FOLLOW_UP_PRIORITY = 10
+DATABASE_PIPELINE = "prseed.pipelines.database.DatabasePipeline"
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def shifted(timestamp: str, seconds: float) -> str:
+    moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00")) + timedelta(seconds=seconds)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def request_variables(request) -> dict:
@@ -47,13 +71,70 @@ def describe_errors(payload: dict) -> str:
     )
 
 
+@dataclass
+class Run:
+    """One repository's crawl: what the database's ``sync_state`` row says, plus the
+    follow-up pages still outstanding per PR (kept in JOBDIR's spider state on pause)."""
+
+    repository: str
+    repository_id: str | None
+    newest_seen: str | None  # the watermark before this crawl
+    synced_at: str | None
+    started_at: str
+    since: str | None
+    newest: str | None = None
+    cursor: str | None = None
+    fetched: int = 0
+    listed: bool = False
+    refetching: int = 0  # by-id requests outstanding
+    pending: dict[str, int] = field(default_factory=dict)  # PR id -> follow-ups outstanding
+    broken: set[str] = field(default_factory=set)  # PRs with a page that failed
+    failed: bool = False
+    finished: bool = False
+
+    @classmethod
+    def from_database(cls, state: items.SyncState) -> Run:
+        return cls(
+            repository=state.repository,
+            repository_id=state.repository_id,
+            newest_seen=state.newest_seen,
+            synced_at=state.synced_at,
+            started_at=state.run_started_at,
+            since=state.run_since,
+            newest=state.run_newest,
+            cursor=state.run_cursor,
+            fetched=state.run_fetched or 0,
+            listed=bool(state.run_listed),
+        )
+
+    def progress(self) -> items.SyncState:
+        return items.SyncState(
+            repository=self.repository,
+            repository_id=self.repository_id,
+            newest_seen=self.newest_seen,
+            synced_at=self.synced_at,
+            run_started_at=self.started_at,
+            run_since=self.since,
+            run_newest=self.newest,
+            run_cursor=self.cursor,
+            run_fetched=self.fetched,
+            run_listed=self.listed,
+        )
+
+    def completed(self) -> items.SyncState:
+        newest = max(filter(None, (self.newest_seen, self.newest)), default=None)
+        return items.SyncState(self.repository, self.repository_id, newest, utc_now())
+
+
 class PullRequestsSpider(scrapy.Spider):
-    """``scrapy crawl prs -a repo=OWNER/NAME [-a since=YYYY-MM-DD | -a days_back=N] [-a max_prs=N]``"""
+    """``scrapy crawl prs -a repo=OWNER/NAME [-a since=YYYY-MM-DD | -a days_back=N] [-a max_prs=N]
+    [-a full=1]``"""
 
     name = "prs"
 
     def __init__(self, **arguments: str) -> None:
         self.plan = parse_arguments(**arguments)
+        self.runs: dict[str, Run] = {}
         super().__init__()
 
     @staticmethod
@@ -79,90 +160,288 @@ class PullRequestsSpider(scrapy.Spider):
         spider.endpoint = settings.get("GITHUB_GRAPHQL_URL")
         for name, value in cls.check(settings, kwargs).items():
             setattr(spider, name, value)
+        spider.database_url = settings.get("DATABASE_URL")
+        spider.syncing = settings.getdict("ITEM_PIPELINES").get(DATABASE_PIPELINE) is not None
+        spider.overlap = settings.getfloat("PRSEED_SYNC_OVERLAP_SECONDS")
+        spider.refresh_cache = spider.plan.refresh
         spider.page_sizes = {}  # repository -> page size now, after GitHub said a page was too heavy
         spider.good_pages = {}  # repository -> good pages in a row since the last reduction
         spider.page_query = pull_request_page_query(spider.check_runs)
+        spider.by_id_query = pull_requests_by_id_query(spider.check_runs)
         spider.follow_up_queries = {
             name: follow_up_query(connection, spider.check_runs) for name, connection in CONNECTIONS.items()
         }
         return spider
 
-    async def start(self):
-        for repository in self.plan.repositories:
-            owner, name = repository.split("/")
-            yield self.pull_request_page(owner, name, after=None, fetched=0)
+    # --- starting or resuming each repository's crawl -----------------------------------
 
-    def graphql_request(self, query: str, variables: dict, callback, operation: str, **kwargs) -> JsonRequest:
+    async def start(self):
+        state = getattr(self, "state", None)  # JOBDIR's spider state, when there is a JOBDIR
+        if state is not None:
+            self.runs = state.setdefault("runs", self.runs)
+            for repository in self.runs:
+                logger.info("%s: resuming from JOBDIR's request queue", repository)
+        database = open_database(self.database_url) if self.syncing else None
+        try:
+            for repository in self.plan.repositories:
+                if repository not in self.runs:
+                    saved = database.sync_state(repository) if database else None
+                    for request in self.begin(repository, saved, database):
+                        yield request
+        finally:
+            if database is not None:
+                database.close()
+
+    def begin(self, repository: str, saved: items.SyncState | None, database):
+        """The first requests of a repository's crawl: a new one, or the one the database
+        says was interrupted."""
+        since = self.plan.since_timestamp
+        interrupted = saved is not None and saved.run_started_at is not None and not self.plan.full
+        if interrupted and (since is None or since == saved.run_since):
+            run = self.runs[repository] = Run.from_database(saved)
+            incomplete = database.incomplete_pull_requests(saved.repository_id) if saved.repository_id else []
+            logger.info(
+                "%s: continuing the crawl interrupted at %d PRs (%d to fetch again)",
+                repository,
+                run.fetched,
+                len(incomplete),
+            )
+            for start in range(0, len(incomplete), self.page_size):
+                run.refetching += 1
+                yield self.by_id_request(repository, incomplete[start : start + self.page_size])
+            if not run.listed:
+                yield self.pull_request_page(repository, run.cursor, run.fetched)
+            return
+        watermark = None if saved is None or self.plan.full else saved.newest_seen
+        if since is None and watermark is not None:
+            since = shifted(watermark, -self.overlap)
+            logger.info("%s: fetching PRs updated since %s (the last sync)", repository, since)
+        self.runs[repository] = Run(
+            repository=repository,
+            repository_id=saved.repository_id if saved else None,
+            newest_seen=saved.newest_seen if saved else None,
+            synced_at=saved.synced_at if saved else None,
+            started_at=utc_now(),
+            since=since,
+        )
+        yield self.pull_request_page(repository, None, 0)
+
+    # --- requests -----------------------------------------------------------------------
+
+    def graphql_request(
+        self, query: str, variables: dict, callback, operation: str, repository: str, **kwargs
+    ) -> JsonRequest:
+        meta = {"prseed_operation": operation, "prseed_repository": repository}
+        if self.refresh_cache:
+            meta["prseed_refresh_cache"] = True
         return JsonRequest(
             self.endpoint,
             data={"query": query, "variables": variables},
             callback=callback,
             errback=self.request_failed,
-            meta={"prseed_operation": operation},
+            meta=meta,
+            dont_filter=True,
             **kwargs,
         )
 
-    def pull_request_page(self, owner: str, name: str, after: str | None, fetched: int):
-        page_size = self.page_sizes.get(f"{owner}/{name}", self.page_size)
+    def pull_request_page(self, repository: str, after: str | None, fetched: int):
+        page_size = self.page_sizes.get(repository, self.page_size)
         if self.plan.max_prs is not None:
             page_size = min(page_size, self.plan.max_prs - fetched)
+        owner, name = repository.split("/")
         variables = {"owner": owner, "name": name, "pageSize": page_size, "after": after}
         return self.graphql_request(
             self.page_query,
             variables,
             self.parse_pull_request_page,
             operation="PullRequestPage",
-            cb_kwargs={"fetched": fetched},
+            repository=repository,
+            cb_kwargs={"repository": repository, "fetched": fetched},
         )
 
-    def parse_pull_request_page(self, response, fetched: int):
+    def by_id_request(self, repository: str, ids: list[str]):
+        return self.graphql_request(
+            self.by_id_query,
+            {"ids": ids},
+            self.parse_by_id,
+            operation="PullRequestsById",
+            repository=repository,
+            priority=FOLLOW_UP_PRIORITY,
+            cb_kwargs={"repository": repository},
+        )
+
+    # --- pull-request pages -------------------------------------------------------------
+
+    def parse_pull_request_page(self, response, repository: str, fetched: int):
         payload = response.json()
         variables = request_variables(response.request)
-        owner, name = variables["owner"], variables["name"]
-        repository = (payload.get("data") or {}).get("repository")
-        if repository is None:
+        run = self.runs[repository]
+        found = (payload.get("data") or {}).get("repository")
+        if found is None:
             if "NOT_FOUND" in error_types(payload):
-                logger.error(
-                    "repository %s/%s not found, or the token cannot see it: check -a repo",
-                    owner,
-                    name,
-                )
+                logger.error("repository %s not found, or the token cannot see it: check -a repo", repository)
                 raise CloseSpider("repository_not_found")
-            self.page_failed(response, describe_errors(payload))
+            yield from self.page_failed(response, describe_errors(payload))
             return
-        connection = repository["pullRequests"]
+        connection = found["pullRequests"]
         nodes = connection["nodes"] or []
         if "RESOURCE_LIMITS_EXCEEDED" in error_types(payload) and None in nodes:
-            if self.shrink_page(f"{owner}/{name}", variables["pageSize"]):
-                yield self.pull_request_page(owner, name, variables["after"], fetched).replace(
-                    dont_filter=True
-                )
+            if self.shrink_page(repository, variables["pageSize"]):
+                yield self.pull_request_page(repository, variables["after"], fetched)
             else:
-                self.page_failed(response, "GitHub's resource limits exceeded even at the smallest page size")
+                yield from self.page_failed(
+                    response, "GitHub's resource limits exceeded at the smallest page"
+                )
             return
-        self.page_succeeded(f"{owner}/{name}")
+        self.page_succeeded(repository)
         if graphql_errors(payload):
             logger.warning(
-                "%s/%s: partial answer, keeping the data that came: %s", owner, name, describe_errors(payload)
+                "%s: partial answer, keeping the data that came: %s", repository, describe_errors(payload)
             )
+        self.crawler.stats.set_value(f"prseed/{repository}/pull_requests_total", connection["totalCount"])
         if variables["after"] is None:
-            yield records.repository(repository)
+            yield records.repository(found)
+            run.repository_id = found["id"]
+            newest = next((node["updatedAt"] for node in nodes if node), None)
+            run.newest = newest
+            incremental = self.plan.since_timestamp is None and not self.plan.full
+            if incremental and run.newest_seen is not None and (newest is None or newest <= run.newest_seen):
+                logger.info("%s: up to date (nothing updated since %s)", repository, run.newest_seen)
+                run.listed = True
+                yield from self.finish_if_done(run)
+                return
         stop = False
         for node in nodes:
             if node is None:
                 continue
-            if self.plan.since_timestamp and node["updatedAt"] < self.plan.since_timestamp:
+            if run.since and node["updatedAt"] < run.since:
                 stop = True
                 break
-            yield from self.pull_request(node, repository["id"])
+            yield from self.pull_request(node, found["id"], run)
             fetched += 1
             if self.plan.max_prs is not None and fetched >= self.plan.max_prs:
                 stop = True
                 break
-        self.crawler.stats.set_value(f"prseed/{owner}/{name}/pull_requests_total", connection["totalCount"])
         page_info = connection["pageInfo"]
+        run.fetched, run.cursor = fetched, page_info["endCursor"]
         if page_info["hasNextPage"] and not stop:
-            yield self.pull_request_page(owner, name, page_info["endCursor"], fetched)
+            yield self.pull_request_page(repository, page_info["endCursor"], fetched)
+        else:
+            run.listed = True
+        if self.syncing:
+            yield run.progress()
+        yield from self.finish_if_done(run)
+
+    def parse_by_id(self, response, repository: str):
+        run = self.runs[repository]
+        payload = response.json()
+        nodes = (payload.get("data") or {}).get("nodes")
+        if nodes is None:
+            yield from self.page_failed(response, describe_errors(payload))
+            return
+        run.refetching -= 1
+        for node in nodes:
+            if node is not None:  # a PR deleted on GitHub meanwhile stays as it was
+                yield from self.pull_request(node, run.repository_id, run)
+        yield from self.finish_if_done(run)
+
+    def pull_request(self, node: dict, repository_id: str, run: Run):
+        """A PR's items, its rows' children, and requests for the rest of its connections.
+
+        The PR row comes first (it replaces the PR's child rows); it is complete when no
+        follow-up page is needed, else a PullRequestComplete follows the last one."""
+        self.crawler.stats.inc_value("prseed/pull_requests")
+        context = {
+            "repository": run.repository,
+            "repository_id": repository_id,
+            "pull_request_id": node["id"],
+        }
+        rest = []
+        for name in PULL_REQUEST_CONNECTIONS:
+            if node.get(name) is not None:
+                rest.extend(self.connection(name, node[name], node["id"], context))
+        for head in (node.get("headCommit") or {}).get("nodes") or []:
+            rest.extend(self.check_suites(head["commit"], context))
+        follow_ups = sum(isinstance(output, Request) for output in rest)
+        if follow_ups:
+            run.pending[node["id"]] = follow_ups
+        for output in records.pull_request(node, repository_id):
+            yield (
+                replace(output, complete=not follow_ups) if isinstance(output, items.PullRequest) else output
+            )
+        yield from rest
+
+    def connection(self, name: str, connection: dict, parent_id: str, context: dict):
+        """The items of one page of a connection, and the request for its next page."""
+        make_records = records.NODE_RECORDS[name]
+        for node in connection["nodes"] or []:
+            if node is None:
+                continue
+            yield from make_records(node, context)
+            if name == "commits" and self.check_runs == "all":
+                yield from self.check_suites(node["commit"], context)
+            elif name == "checkSuites":
+                suite_context = {
+                    **context,
+                    "check_suite_id": node["id"],
+                    "app_slug": (node.get("app") or {}).get("slug"),
+                }
+                yield from self.connection("checkRuns", node["checkRuns"], node["id"], suite_context)
+        page_info = connection["pageInfo"]
+        if page_info["hasNextPage"]:
+            yield self.graphql_request(
+                self.follow_up_queries[name],
+                {"id": parent_id, "after": page_info["endCursor"]},
+                self.parse_follow_up,
+                operation=f"follow-up {name}",
+                repository=context["repository"],
+                priority=FOLLOW_UP_PRIORITY,
+                cb_kwargs={"name": name, "context": context},
+            )
+
+    def check_suites(self, commit: dict, context: dict):
+        commit_context = {**context, "commit_oid": commit["oid"]}
+        if commit.get("checkSuites") is not None:
+            yield from self.connection("checkSuites", commit["checkSuites"], commit["id"], commit_context)
+
+    def parse_follow_up(self, response, name: str, context: dict):
+        payload = response.json()
+        node = (payload.get("data") or {}).get("node")
+        if node is None or node.get(name) is None:
+            yield from self.page_failed(response, describe_errors(payload) or "the node is gone")
+            return
+        if graphql_errors(payload):
+            logger.warning(
+                "%s: partial answer, keeping the data that came: %s", name, describe_errors(payload)
+            )
+        outputs = list(self.connection(name, node[name], request_variables(response.request)["id"], context))
+        yield from outputs
+        yield from self.follow_up_done(context, sum(isinstance(output, Request) for output in outputs))
+
+    def follow_up_done(self, context: dict, new_follow_ups: int = 0):
+        """One follow-up page of a PR is written and ``new_follow_ups`` more are on their way."""
+        run = self.runs[context["repository"]]
+        pull_request_id = context["pull_request_id"]
+        if pull_request_id not in run.pending:
+            return
+        run.pending[pull_request_id] += new_follow_ups - 1
+        if run.pending[pull_request_id] > 0:
+            return
+        del run.pending[pull_request_id]
+        if pull_request_id not in run.broken:
+            yield items.PullRequestComplete(pull_request_id)
+        yield from self.finish_if_done(run)
+
+    def finish_if_done(self, run: Run):
+        """Once every page of the repository is written, the watermark moves on."""
+        if run.finished or run.failed or not run.listed or run.pending or run.refetching:
+            return
+        run.finished = True
+        logger.info("%s: complete, %d PRs fetched", run.repository, run.fetched)
+        if self.syncing:
+            yield run.completed()
+
+    # --- page size ----------------------------------------------------------------------
 
     def shrink_page(self, repository: str, page_size: int) -> bool:
         """Ask for fewer PRs per page for the rest of this repository (GitHub said the
@@ -197,81 +476,38 @@ class PullRequestsSpider(scrapy.Spider):
         if request.meta.get("prseed_operation") != "PullRequestPage":
             return request
         variables = request_variables(request)
-        repository = f"{variables['owner']}/{variables['name']}"
+        repository = request.cb_kwargs["repository"]
         if not self.shrink_page(repository, variables["pageSize"]):
             return request
         smaller = {**variables, "pageSize": self.page_sizes[repository]}
         return request.replace(data={"query": self.page_query, "variables": smaller})
 
-    def pull_request(self, node: dict, repository_id: str):
-        self.crawler.stats.inc_value("prseed/pull_requests")
-        yield from records.pull_request(node, repository_id)
-        context = {"repository_id": repository_id, "pull_request_id": node["id"]}
-        for name in PULL_REQUEST_CONNECTIONS:
-            if node.get(name) is not None:
-                yield from self.connection(name, node[name], node["id"], context)
-        for head in (node.get("headCommit") or {}).get("nodes") or []:
-            yield from self.check_suites(head["commit"], context)
+    # --- failures -----------------------------------------------------------------------
 
-    def connection(self, name: str, connection: dict, parent_id: str, context: dict):
-        """The items of one page of a connection, and the request for its next page."""
-        make_records = records.NODE_RECORDS[name]
-        for node in connection["nodes"] or []:
-            if node is None:
-                continue
-            yield from make_records(node, context)
-            if name == "commits" and self.check_runs == "all":
-                yield from self.check_suites(node["commit"], context)
-            elif name == "checkSuites":
-                suite_context = {
-                    **context,
-                    "check_suite_id": node["id"],
-                    "app_slug": (node.get("app") or {}).get("slug"),
-                }
-                yield from self.connection("checkRuns", node["checkRuns"], node["id"], suite_context)
-        page_info = connection["pageInfo"]
-        if page_info["hasNextPage"]:
-            yield self.graphql_request(
-                self.follow_up_queries[name],
-                {"id": parent_id, "after": page_info["endCursor"]},
-                self.parse_follow_up,
-                operation=f"follow-up {name}",
-                priority=FOLLOW_UP_PRIORITY,
-                cb_kwargs={"name": name, "context": context},
-            )
+    def page_failed(self, response, reason: str):
+        yield from self.lost(response.request, reason)
 
-    def check_suites(self, commit: dict, context: dict):
-        commit_context = {**context, "commit_oid": commit["oid"]}
-        if commit.get("checkSuites") is not None:
-            yield from self.connection("checkSuites", commit["checkSuites"], commit["id"], commit_context)
+    def request_failed(self, failure):
+        yield from self.lost(failure.request, failure.getErrorMessage())
 
-    def parse_follow_up(self, response, name: str, context: dict):
-        payload = response.json()
-        node = (payload.get("data") or {}).get("node")
-        if node is None or node.get(name) is None:
-            self.page_failed(response, describe_errors(payload) or "the node is gone")
-            return
-        if graphql_errors(payload):
-            logger.warning(
-                "%s: partial answer, keeping the data that came: %s", name, describe_errors(payload)
-            )
-        yield from self.connection(name, node[name], request_variables(response.request)["id"], context)
-
-    def page_failed(self, response, reason: str) -> None:
+    def lost(self, request, reason: str):
+        """A page that could not be fetched: the repository's crawl cannot complete, and a
+        PR it belonged to stays incomplete in the database (the next crawl fetches it again)."""
         self.crawler.stats.inc_value("prseed/pages_failed")
         logger.error(
-            "%s %s failed: %s",
-            response.request.meta.get("prseed_operation"),
-            request_variables(response.request),
-            reason,
-        )
-
-    def request_failed(self, failure) -> None:
-        request = failure.request
-        self.crawler.stats.inc_value("prseed/pages_failed")
-        logger.error(
-            "%s %s failed: %s",
+            "%s %s of %s failed: %s",
             request.meta.get("prseed_operation"),
             request_variables(request),
-            failure.getErrorMessage(),
+            request.meta.get("prseed_repository"),
+            reason,
         )
+        run = self.runs.get(request.meta.get("prseed_repository"))
+        if run is None:
+            return
+        run.failed = True
+        context = request.cb_kwargs.get("context")
+        if context is not None:
+            run.broken.add(context["pull_request_id"])
+            yield from self.follow_up_done(context)
+        elif request.meta.get("prseed_operation") == "PullRequestsById":
+            run.refetching -= 1

@@ -288,6 +288,29 @@ class Dataset:
     def _context(self, repo: str) -> RepositoryContext:
         return self.contexts[list(self.repositories).index(repo)]
 
+    def add_pull_request(self, repo: str, when: str) -> PullRequest:
+        """Open a new PR in ``repo``, created and updated at ``when``."""
+        with self.lock:
+            context = self._context(repo)
+            pulls = self.repositories[repo]["pullRequests"]
+            ordinal = sum(len(repository["pullRequests"]) for repository in self.repositories.values())
+            number = len(pulls) + 1
+            rng = random.Random(f"{self.seed}/{repo}/{number}")
+            fields, plan = pull_request_fields(rng, context, number, number, ordinal, None, set())
+            fields.update(
+                state="OPEN",
+                createdAt=when,
+                updatedAt=when,
+                closedAt=None,
+                mergedAt=None,
+                mergedBy=None,
+                mergeCommit=None,
+            )
+            pull_request = PullRequest(fields, plan._replace(is_open=True), context)
+            pulls.append(pull_request)
+            context.orderings.clear()
+            return pull_request
+
     def touch_pull_request(self, repo: str, number: int, when: str) -> PullRequest:
         """Simulate activity on a PR at ``when``: new updatedAt and title, its last
         review removed (if any) and one commit pushed (which becomes the head).

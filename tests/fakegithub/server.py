@@ -197,6 +197,11 @@ def resolve_node(_root: Any, info: Any, id: str) -> dict:  # "id": GraphQL's arg
     return found
 
 
+def resolve_nodes(_root: Any, info: Any, ids: list[str]) -> list:
+    """Like GitHub: a missing id is a null in the list (GitHub adds a NOT_FOUND error too)."""
+    return [info.context.dataset.node(node_id) for node_id in ids]
+
+
 def resolve_pull_requests(repository: dict, info: Any, orderBy: dict | None = None, **arguments: Any) -> dict:
     """Pull requests in GitHub's order (CREATED_AT ASC unless asked otherwise), with
     resource limits: too large a page answers its nodes as errors, as GitHub does."""
@@ -237,6 +242,7 @@ def make_schema() -> GraphQLSchema:
     resolvers = {
         ("Query", "repository"): resolve_repository,
         ("Query", "node"): resolve_node,
+        ("Query", "nodes"): resolve_nodes,
         ("Query", "viewer"): lambda _root, info: info.context.viewer,
         ("Query", "rateLimit"): lambda _root, info: info.context.rate_limit,
         ("Repository", "pullRequests"): resolve_pull_requests,

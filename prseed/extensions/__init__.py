@@ -1,0 +1,1 @@
+"""prseed's Scrapy extensions."""

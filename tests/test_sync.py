@@ -1,0 +1,246 @@
+"""Incremental sync and resuming after interruptions: nothing fetched twice without need,
+nothing lost, whatever stopped the crawl."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import pytest_twisted
+from scrapy import signals
+
+from prseed.db import open_database
+from tests.conftest import ROOT
+from tests.crawling import TOKEN, crawl
+from tests.expected import database_rows, expected_rows
+from tests.fakegithub import FakeGitHub, generate_dataset
+
+REPOSITORY = "acme/widgets"
+
+
+@pytest.fixture
+def dataset():
+    return generate_dataset({REPOSITORY: 40}, seed=13, big_pr=True)
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'db.sqlite3'}"
+
+
+def data_requests(requests):
+    return [record for record in requests if record.operation != "TokenCheck"]
+
+
+def sync_state(database_url):
+    database = open_database(database_url)
+    try:
+        return database.sync_state(REPOSITORY)
+    finally:
+        database.close()
+
+
+def assert_complete(database_url, dataset):
+    assert database_rows(database_url) == expected_rows(dataset, [REPOSITORY])
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_second_crawl_fetches_only_what_changed(dataset, database_url):
+    with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
+        await crawl(github.url, database_url, repo=REPOSITORY)
+        state = sync_state(database_url)
+        assert state.newest_seen == max(
+            pr["updatedAt"] for pr in dataset.repositories[REPOSITORY]["pullRequests"]
+        )
+        assert state.run_started_at is None and state.synced_at
+
+        added = [
+            dataset.add_pull_request(REPOSITORY, f"2030-01-0{day}T00:00:00Z")["id"] for day in range(1, 6)
+        ]
+        big = dataset.special["big"][1]
+        touched = [
+            dataset.touch_pull_request(REPOSITORY, number, "2030-02-01T00:00:00Z")["id"]
+            for number in (big, 7, 9)
+        ]
+        before = len(github.requests)
+        await crawl(github.url, database_url, repo=REPOSITORY)
+        second = data_requests(github.requests[before:])
+
+    assert_complete(database_url, dataset)
+    assert [record.operation for record in second].count("PullRequestPage") == 1
+    followed = {record.variables["id"] for record in second if "id" in record.variables}
+    big_pr = dataset.pull_request(REPOSITORY, big)
+    nested_ids = {big_pr["id"]} | {node["commit"]["id"] for node in big_pr["commits"]}
+    assert followed <= set(added) | set(touched) | nested_ids
+    assert sync_state(database_url).newest_seen == "2030-02-01T00:00:00Z"
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_unchanged_repository_costs_one_request(dataset, database_url, caplog):
+    caplog.set_level(logging.INFO)
+    with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
+        await crawl(github.url, database_url, repo=REPOSITORY)
+        synced = sync_state(database_url).synced_at
+        before = len(github.requests)
+        time.sleep(1.1)
+        await crawl(github.url, database_url, repo=REPOSITORY)
+        assert [r.operation for r in data_requests(github.requests[before:])] == ["PullRequestPage"]
+    assert "up to date" in caplog.text
+    assert sync_state(database_url).synced_at > synced
+
+
+@pytest_twisted.ensureDeferred
+async def test_full_ignores_the_watermark(dataset, database_url):
+    with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
+        await crawl(github.url, database_url, repo=REPOSITORY)
+        before = len(github.requests)
+        await crawl(github.url, database_url, repo=REPOSITORY, full="1")
+        pages = [r for r in github.requests[before:] if r.operation == "PullRequestPage"]
+    assert len(pages) == 2  # 40 PRs, 25 a page
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_interrupted_crawl_continues_from_the_database(dataset, database_url):
+    """Pages lost for good (no retries left) leave incomplete PRs and a cursor in the
+    database; the next crawl fetches exactly those PRs again and goes on from the cursor."""
+    with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
+        github.inject("reset", count=1, match="PullRequestReviews")
+
+        pages_seen = []
+
+        def lose_the_second_page(response, request, **_):
+            if request.meta.get("prseed_operation") == "PullRequestPage" and not pages_seen:
+                pages_seen.append(request)
+                github.inject("reset", count=1, match="PullRequestPage")
+
+        def setup(crawler):
+            crawler.signals.connect(lose_the_second_page, signal=signals.response_received, weak=False)
+
+        crawler = await crawl(
+            github.url,
+            database_url,
+            settings={"RETRY_TIMES": 0, "PRSEED_PAGE_SIZE": 10},
+            setup=setup,
+            repo=REPOSITORY,
+        )
+        assert crawler.stats.get_value("prseed/pages_failed") >= 1
+        state = sync_state(database_url)
+        assert state.run_started_at is not None and state.newest_seen is None
+        database = open_database(database_url)
+        incomplete = database.incomplete_pull_requests(state.repository_id)
+        database.close()
+        before = len(github.requests)
+        crawler = await crawl(github.url, database_url, repo=REPOSITORY)
+        second = data_requests(github.requests[before:])
+    assert crawler.stats.get_value("prseed/pages_failed") is None
+    assert_complete(database_url, dataset)
+    refetched = [id_ for r in second if r.operation == "PullRequestsById" for id_ in r.variables["ids"]]
+    assert sorted(refetched) == incomplete
+    pages = [r.variables["after"] for r in second if r.operation == "PullRequestPage"]
+    assert state.run_cursor is not None and pages[0] == state.run_cursor
+    assert sync_state(database_url).run_started_at is None
+
+
+# --- real processes, interrupted ------------------------------------------------------
+
+
+def start_crawl(github, database_url, *extra: str) -> subprocess.Popen:
+    environment = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GITHUB_TOKENS")}
+    environment.update(GITHUB_TOKEN=TOKEN, DATABASE_URL=database_url)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "prs",
+            "-a",
+            f"repo={REPOSITORY}",
+            "-s",
+            f"GITHUB_GRAPHQL_URL={github.url}",
+            "-s",
+            "PRSEED_DB_FLUSH_SECONDS=0.5",
+            *extra,
+        ],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_requests(github, count: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while len(data_requests(github.requests)) < count:
+        assert process.poll() is None, process.stderr.read()[-3000:]
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+def stat(stderr: str, name: str):
+    for line in stderr.splitlines():
+        if f"'{name}':" in line:
+            return int(line.split(":")[-1].strip(" ,}"))
+    return None
+
+
+def files_under(directory: Path) -> list[Path]:
+    return [path for path in directory.rglob("*") if path.is_file()]
+
+
+@pytest.fixture
+def slow_github(dataset):
+    with FakeGitHub(dataset, tokens={TOKEN: "alice"}, latency=0.1) as server:
+        yield server
+
+
+@pytest.mark.parametrize("jobdir", [True, False], ids=["jobdir", "no-jobdir"])
+def test_kill_9_then_resume_ends_with_exactly_the_served_data(
+    slow_github, dataset, database_url, tmp_path, jobdir
+):
+    extra = ("-s", f"JOBDIR={tmp_path / 'job'}") if jobdir else ()
+    process = start_crawl(slow_github, database_url, *extra)
+    wait_for_requests(slow_github, 12, process)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    rerun = start_crawl(slow_github, database_url, *extra)
+    out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err[-3000:]
+    assert_complete(database_url, dataset)
+    assert TOKEN not in err
+    if jobdir:
+        assert "previous crawl did not stop cleanly" in err
+        for path in files_under(tmp_path / "job"):
+            assert TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_ctrl_c_then_resume_with_jobdir_fetches_nothing_twice(slow_github, dataset, database_url, tmp_path):
+    jobdir = tmp_path / "job"
+    process = start_crawl(slow_github, database_url, "-s", f"JOBDIR={jobdir}")
+    wait_for_requests(slow_github, 12, process)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode != 0 and "finish reason: shutdown" in err
+    assert stat(err, "scheduler/unserializable") in (None, 0)
+    first = len(slow_github.requests)
+    rerun = start_crawl(slow_github, database_url, "-s", f"JOBDIR={jobdir}")
+    _, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err[-3000:]
+    assert "resuming from JOBDIR" in err
+    assert stat(err, "scheduler/unserializable") in (None, 0)
+    assert_complete(database_url, dataset)
+    seen = [
+        json.dumps([r.operation, r.variables], sort_keys=True) for r in data_requests(slow_github.requests)
+    ]
+    assert len(seen) == len(set(seen)), "a page was fetched twice"
+    assert data_requests(slow_github.requests[first:])
+    for path in files_under(jobdir):
+        assert TOKEN.encode() not in path.read_bytes(), path
