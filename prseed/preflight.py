@@ -16,6 +16,7 @@ def preflight(spidercls, settings, spider_arguments: dict) -> None:
     check = getattr(spidercls, "check", None)
     if check is not None:
         check(settings, spider_arguments)
-    load_tokens(settings)
+    if not settings.getbool("PRSEED_OFFLINE"):
+        load_tokens(settings)
     if settings.getdict("ITEM_PIPELINES").get("prseed.pipelines.database.DatabasePipeline") is not None:
         open_database(settings.get("DATABASE_URL")).close()

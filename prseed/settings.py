@@ -55,6 +55,11 @@ DOWNLOADER_MIDDLEWARES = {
     "prseed.middlewares.graphql.GraphQLResponseMiddleware": 920,
     "prseed.middlewares.tokens.TokenPoolMiddleware": 950,
 }
+ADDONS = {
+    "prseed.addons.OfflineReplay": 0,
+}
+# Replay the HTTP cache with no network and no token (see the README's "Offline replay").
+PRSEED_OFFLINE = False
 ITEM_PIPELINES = {
     "prseed.pipelines.database.DatabasePipeline": 300,
 }
@@ -67,6 +72,11 @@ EXTENSIONS = {
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 
+# --- HTTP cache (off unless -s HTTPCACHE_ENABLED=1; see `scrapy cacheinfo`) ----
+# Scrapy's filesystem layout, never a token on disk, each entry labelled with its repository.
+HTTPCACHE_STORAGE = "prseed.httpcache.TokenFreeFilesystemCacheStorage"
+HTTPCACHE_DIR = "httpcache"  # under the project's .scrapy/ directory unless absolute
+HTTPCACHE_EXPIRATION_SECS = 0  # entries never expire; re-fetch with -a refresh=1 or cacheinfo --delete
 # Never cache rejected tokens, rate limits or server errors: they are retried, not replayed.
 HTTPCACHE_IGNORE_HTTP_CODES = [401, 403, 429, 500, 502, 503, 504]
 FEED_EXPORT_ENCODING = "utf-8"

@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 
 from scrapy import signals
-from scrapy.exceptions import CloseSpider, IgnoreRequest
+from scrapy.exceptions import CloseSpider, IgnoreRequest, NotConfigured
 from scrapy.http import JsonRequest
 from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
@@ -92,6 +92,8 @@ class TokenPoolMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler):
+        if crawler.settings.getbool("PRSEED_OFFLINE"):
+            raise NotConfigured("offline replay needs no token")
         return cls(crawler, load_tokens(crawler.settings))
 
     # --- spider open: check every token once --------------------------------------------

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import scrapy
-from scrapy.exceptions import CloseSpider
+from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import JsonRequest, Request
 
 from prseed import items
@@ -488,7 +488,10 @@ class PullRequestsSpider(scrapy.Spider):
         yield from self.lost(response.request, reason)
 
     def request_failed(self, failure):
-        yield from self.lost(failure.request, failure.getErrorMessage())
+        reason = failure.getErrorMessage()
+        if failure.check(IgnoreRequest) and self.settings.getbool("PRSEED_OFFLINE"):
+            reason = "not in the HTTP cache (crawl once online with -s HTTPCACHE_ENABLED=1 to fill it)"
+        yield from self.lost(failure.request, reason)
 
     def lost(self, request, reason: str):
         """A page that could not be fetched: the repository's crawl cannot complete, and a

@@ -1,0 +1,282 @@
+"""``scrapy cacheinfo``: what the HTTP cache of the ``prs`` spider holds, per repository."""
+
+from __future__ import annotations
+
+import ast
+import gzip
+import json
+import shlex
+import shutil
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from time import time
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from scrapy.commands import ScrapyCommand
+from scrapy.utils.project import data_path
+
+from prseed.spiders.arguments import REPOSITORY  # the rule of -a repo=
+
+if TYPE_CHECKING:
+    import argparse
+
+SPIDER = "prs"
+STALE_DAYS = 7
+UNKNOWN = "(unknown)"  # entries stored without a repository (or by another storage)
+EXIT_USAGE = 2
+GZIP_MAGIC = b"\x1f\x8b"  # HTTPCACHE_GZIP=True writes every file gzipped
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One cached answer: a directory ``<spider dir>/<fp[:2]>/<fp>/``."""
+
+    path: Path
+    repository: str
+    timestamp: float  # when it was stored (epoch seconds)
+    size: int  # bytes of its files
+
+
+@dataclass(frozen=True)
+class RepositorySummary:
+    repository: str
+    pages: int
+    size: int
+    oldest: float
+    newest: float
+
+    def stale(self, now: float) -> bool:
+        return now - self.oldest > STALE_DAYS * 86400
+
+    def as_json(self, now: float) -> dict[str, Any]:
+        return {
+            "repository": self.repository,
+            "pages": self.pages,
+            "bytes": self.size,
+            "oldest": iso_utc(self.oldest),
+            "newest": iso_utc(self.newest),
+            "stale": self.stale(now),
+        }
+
+
+def iso_utc(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def table_utc(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    value = float(size)
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        value /= 1024
+        if value < 1024 or unit == "TiB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """The ``meta`` file Scrapy's storage writes: the ``repr`` of a dict of literals, read
+    with :func:`ast.literal_eval` (never unpickled); ``{}`` when it cannot be read."""
+    try:
+        raw = path.read_bytes()
+        if raw.startswith(GZIP_MAGIC):
+            raw = gzip.decompress(raw)
+        metadata = ast.literal_eval(raw.decode("utf-8"))
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError, RecursionError):
+        return {}
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def read_entry(path: Path) -> Entry | None:
+    """The entry in ``path``, or None if it is not one (or vanished while being read)."""
+    try:
+        files = [child for child in path.iterdir() if child.is_file()]
+        size = sum(child.stat().st_size for child in files)
+        stored_at = (path / "pickled_meta").stat().st_mtime
+    except OSError:
+        return None
+    metadata = read_metadata(path / "meta")
+    repository = metadata.get("repository")
+    timestamp = metadata.get("timestamp")
+    return Entry(
+        path=path,
+        repository=repository if isinstance(repository, str) and repository else UNKNOWN,
+        timestamp=float(timestamp) if isinstance(timestamp, int | float) else stored_at,
+        size=size,
+    )
+
+
+def cache_entries(spider_dir: Path) -> list[Entry]:
+    """Every entry under ``spider_dir``: Scrapy takes a directory with ``pickled_meta`` to be one."""
+    if not spider_dir.is_dir():
+        return []
+    entries = (read_entry(meta.parent) for meta in spider_dir.glob("*/*/pickled_meta"))
+    return [entry for entry in entries if entry is not None]
+
+
+def summarise(entries: list[Entry]) -> list[RepositorySummary]:
+    """One summary per repository, by name, ``(unknown)`` last."""
+    groups: dict[str, list[Entry]] = {}
+    for entry in entries:
+        groups.setdefault(entry.repository, []).append(entry)
+    ordered = sorted(groups.items(), key=lambda item: (item[0] == UNKNOWN, item[0].lower()))
+    return [
+        RepositorySummary(
+            repository=repository,
+            pages=len(group),
+            size=sum(entry.size for entry in group),
+            oldest=min(entry.timestamp for entry in group),
+            newest=max(entry.timestamp for entry in group),
+        )
+        for repository, group in ordered
+    ]
+
+
+def render_table(summaries: list[RepositorySummary]) -> list[str]:
+    rows = [
+        [s.repository, str(s.pages), human_size(s.size), table_utc(s.oldest), table_utc(s.newest)]
+        for s in summaries
+    ]
+    if len(summaries) > 1:
+        rows.append(
+            [
+                "total",
+                str(sum(s.pages for s in summaries)),
+                human_size(sum(s.size for s in summaries)),
+                table_utc(min(s.oldest for s in summaries)),
+                table_utc(max(s.newest for s in summaries)),
+            ]
+        )
+    header = ["repository", "pages", "size", "oldest (UTC)", "newest (UTC)"]
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
+    right_aligned = {1, 2}
+    return [
+        "  ".join(
+            cell.rjust(width) if column in right_aligned else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in [header, *rows]
+    ]
+
+
+def stale_warning(repository: str) -> str:
+    return (
+        f"warning: {repository}: stale: entries older than {STALE_DAYS} days; re-fetch with -a refresh=1 "
+        f"or `scrapy cacheinfo --delete {shlex.quote(repository)}`"
+    )
+
+
+def delete_entries(entries: list[Entry]) -> int:
+    """Remove the entries' directories (and a fingerprint-prefix directory left empty)."""
+    deleted = 0
+    for entry in entries:
+        try:
+            shutil.rmtree(entry.path)
+        except FileNotFoundError:
+            continue
+        deleted += 1
+        try:
+            entry.path.parent.rmdir()
+        except OSError:
+            pass  # other entries share the prefix
+    return deleted
+
+
+def parse_repository(value: str) -> str | None:
+    """``OWNER/NAME`` (a ``https://github.com/`` URL works too), ``(unknown)``, or None if neither."""
+    value = value.strip()
+    if value == UNKNOWN:
+        return value
+    value = value.removeprefix("https://github.com/").removesuffix(".git").strip("/")
+    if not REPOSITORY.match(value) or value.endswith((".", "/.", "/..")):
+        return None
+    return value
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    requires_crawler_process = False
+    default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
+
+    def syntax(self) -> str:
+        return "[options]"
+
+    def short_desc(self) -> str:
+        return "Show (or delete) what the HTTP cache holds, per repository"
+
+    def long_desc(self) -> str:
+        return (
+            f"Show the HTTP cache of the {SPIDER} spider (HTTPCACHE_DIR) per repository: cached pages, "
+            f"size on disk, oldest and newest entry (UTC), and a warning for a repository with entries "
+            f"older than {STALE_DAYS} days. --delete OWNER/NAME removes that repository's entries."
+        )
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument(
+            "--delete",
+            metavar="OWNER/NAME",
+            help=f"delete the cached pages of a repository ({UNKNOWN} for entries without one)",
+        )
+        parser.add_argument("--json", action="store_true", help="print the same data as JSON")
+
+    def fail(self, message: str) -> None:
+        print(f"prseed: error: {message}", file=sys.stderr)
+        self.exitcode = EXIT_USAGE
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        assert self.settings is not None
+        if args:
+            self.fail(f"cacheinfo takes no arguments, got {' '.join(args)!r}: see scrapy cacheinfo -h")
+            return
+        target = None
+        if opts.delete is not None:
+            target = parse_repository(opts.delete)
+            if target is None:
+                self.fail(
+                    f"--delete {opts.delete!r} is not a repository: write OWNER/NAME, "
+                    "e.g. --delete antiwork/gumroad"
+                )
+                return
+        spider_dir = Path(data_path(self.settings["HTTPCACHE_DIR"]), SPIDER)
+        entries = cache_entries(spider_dir)
+        if not entries and not opts.json:
+            print(f"no HTTP cache at {spider_dir}: run a crawl with -s HTTPCACHE_ENABLED=1 first")
+            return
+        if target is not None:
+            self.delete(spider_dir, entries, target, opts.json)
+        else:
+            self.show(spider_dir, entries, opts.json)
+
+    def delete(self, spider_dir: Path, entries: list[Entry], target: str, as_json: bool) -> None:
+        matching = [entry for entry in entries if entry.repository.lower() == target.lower()]
+        deleted = delete_entries(matching)
+        if as_json:
+            print(json.dumps({"cache_dir": str(spider_dir), "repository": target, "deleted": deleted}))
+        else:
+            pages = "page" if deleted == 1 else "pages"
+            print(f"deleted {deleted} cached {pages} of {target} from {spider_dir}")
+
+    def show(self, spider_dir: Path, entries: list[Entry], as_json: bool) -> None:
+        now = time()
+        summaries = summarise(entries)
+        if as_json:
+            document = {
+                "cache_dir": str(spider_dir),
+                "stale_after_days": STALE_DAYS,
+                "repositories": [summary.as_json(now) for summary in summaries],
+            }
+            print(json.dumps(document, indent=2))
+            return
+        print(f"HTTP cache of spider {SPIDER}: {spider_dir}")
+        for line in render_table(summaries):
+            print(line)
+        for summary in summaries:
+            if summary.stale(now):
+                print(stale_warning(summary.repository))
