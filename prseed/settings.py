@@ -24,6 +24,7 @@ PRSEED_RATELIMIT_WAIT = True  # wait for a budget reset; False: stop and say whe
 # --- What a crawl asks for -------------------------------------------------
 PRSEED_PAGE_SIZE = 25  # pull requests per page query (1-100)
 PRSEED_MIN_PAGE_SIZE = 5  # floor when GitHub's resource limits make prseed ask for less
+PRSEED_PROJECTS_FILE = None  # your own presets (TOML, like prseed/projects.toml); None: prseed's
 PRSEED_CHECK_RUNS = "head"  # head | all | none: check runs of the head commit, every commit, or none
 
 # --- Database --------------------------------------------------------------

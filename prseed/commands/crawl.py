@@ -17,9 +17,12 @@ def crawl_problem(stats: dict) -> str | None:
     """Why a finished crawl did not fetch everything it set out to, or None."""
     reason = stats.get("finish_reason")
     failed = stats.get("prseed/pages_failed", 0)
-    if reason == "finished" and not failed:
+    missing = stats.get("prseed/repositories_failed", 0)
+    if reason == "finished" and not failed and not missing:
         return None
     problem = f"crawl did not complete (finish reason: {reason}"
+    if missing:
+        problem += f", {missing} repositories not found"
     if failed:
         problem += f", {failed} pages failed"
     return problem + "); see the log above, then run the same command again"

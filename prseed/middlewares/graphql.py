@@ -9,8 +9,8 @@ from scrapy.exceptions import IgnoreRequest
 class GraphQLResponseMiddleware:
     """Retries a 200 whose body is not a JSON object (GitHub sends HTML error pages and,
     under load, truncated bodies) with Scrapy's retry machinery, so it is never parsed
-    into garbage nor stored in the HTTP cache; counts ``rateLimit.cost`` and GraphQL
-    error types in stats.  The parsed body stays cached on the response for the spider.
+    into garbage nor stored in the HTTP cache; counts ``rateLimit.cost``, answers per
+    repository and GraphQL error types in stats.  The parsed body stays cached on the response for the spider.
     """
 
     def __init__(self, crawler) -> None:
@@ -36,7 +36,10 @@ class GraphQLResponseMiddleware:
             return retry
         for error in payload.get("errors") or []:
             self.stats.inc_value(f"prseed/graphql_errors/{error.get('type', 'UNTYPED')}")
+        repository = request.meta.get("prseed_repository")
+        self.stats.inc_value(f"prseed/repo/{repository}/requests")
         if "cached" not in response.flags:
-            rate_limit = (payload.get("data") or {}).get("rateLimit") or {}
-            self.stats.inc_value("prseed/points", rate_limit.get("cost", 0))
+            cost = ((payload.get("data") or {}).get("rateLimit") or {}).get("cost", 0)
+            self.stats.inc_value("prseed/points", cost)
+            self.stats.inc_value(f"prseed/repo/{repository}/points", cost)
         return response

@@ -41,6 +41,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
             request.meta["prseed_backed_off"] = retry
             seconds = self.backoff(retry)
             self.crawler.stats.inc_value("prseed/retry/backoff_seconds", round(seconds, 3))
+            self.crawler.stats.inc_value(f"prseed/repo/{request.meta.get('prseed_repository')}/retries")
             await sleep(seconds)
         return None
 

@@ -28,6 +28,10 @@ def clock_time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%H:%M:%S UTC")
 
 
+def iso_time(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def parsed_body(response) -> dict:
     try:
         payload = response.json()
@@ -95,6 +99,35 @@ class TokenPoolMiddleware:
         if crawler.settings.getbool("PRSEED_OFFLINE"):
             raise NotConfigured("offline replay needs no token")
         return cls(crawler, load_tokens(crawler.settings))
+
+    # --- what the progress log and the JSON-RPC service show ---------------------------
+
+    def describe(self) -> list[dict]:
+        """Every token as its label and budget: never the token itself."""
+        now = time.time()
+        return [
+            {
+                "token": state.label,
+                "login": state.login,
+                "in_use": state in self.pool.tokens,
+                "remaining": state.remaining,
+                "limit": state.limit,
+                "resets_at": iso_time(state.reset_at) if state.reset_at else None,
+                "resting_until": iso_time(state.resting_until) if state.resting_until > now else None,
+                "rest_reason": state.rest_reason if state.resting_until > now else None,
+                "in_flight": state.in_flight,
+            }
+            for state in self.all_tokens
+        ]
+
+    def waiting(self) -> dict | None:
+        """The wait going on now, if every token rests: which token frees first, and when."""
+        if self.wait_started is None:
+            return None
+        wait = self.pool.next_wait()
+        if wait is None:
+            return None
+        return {"token": wait.label, "until": iso_time(wait.until), "reason": wait.reason}
 
     # --- spider open: check every token once --------------------------------------------
 

@@ -10,7 +10,7 @@ from prseed.exceptions import ConfigError
 
 # GitHub: owner is 1-39 alphanumerics or single hyphens; a repository name is 1-100 of [A-Za-z0-9._-].
 REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}/[A-Za-z0-9._-]{1,100}$")
-KNOWN = ("repo", "since", "days_back", "max_prs", "full", "refresh")
+KNOWN = ("repo", "repos", "project", "since", "days_back", "max_prs", "full", "refresh")
 FLAG_VALUES = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 # Arguments Scrapy tools (scrapyd) pass to every spider.
 IGNORED = ("_job",)
@@ -32,15 +32,43 @@ class CrawlPlan:
         return None if self.since is None else f"{self.since.isoformat()}T00:00:00Z"
 
 
-def _repository(value: str) -> str:
+def repository(value: str, argument: str = "-a repo") -> str:
+    """``OWNER/NAME`` (a github.com URL is fine too), or a ConfigError naming ``argument``."""
     value = value.strip()
     if value.startswith("https://github.com/"):
         value = value.removeprefix("https://github.com/").removesuffix(".git").strip("/")
     if not REPOSITORY.match(value) or value.endswith((".", "/.", "/..")):
         raise ConfigError(
-            f"-a repo={value!r} is not a repository: write OWNER/NAME, e.g. -a repo=antiwork/gumroad"
+            f"{argument}={value!r} is not a repository: write OWNER/NAME, e.g. {argument}=antiwork/gumroad"
         )
     return value
+
+
+def _repositories(arguments: dict, projects) -> tuple[tuple[str, ...], dict]:
+    """The repositories to crawl and the limits their preset sets."""
+    given = [name for name in ("repo", "repos", "project") if arguments.get(name)]
+    if not given:
+        raise ConfigError(
+            "no repository given: add -a repo=OWNER/NAME, -a repos=A/B,C/D or -a project=NAME "
+            "(see scrapy projects)"
+        )
+    if len(given) > 1:
+        raise ConfigError(f"-a {given[0]} and -a {given[1]} both given: use one of them")
+    if given[0] == "repo":
+        return (repository(arguments["repo"]),), {}
+    if given[0] == "repos":
+        names = [name for name in arguments["repos"].split(",") if name.strip()]
+        chosen = tuple(dict.fromkeys(repository(name, "-a repos") for name in names))
+        if not chosen:
+            raise ConfigError("-a repos= names no repository: write -a repos=OWNER/NAME,OWNER/NAME")
+        return chosen, {}
+    project = (projects or {}).get(arguments["project"])
+    if project is None:
+        known = ", ".join(sorted(projects or {})) or "none"
+        raise ConfigError(
+            f"unknown project {arguments['project']!r}: known projects are {known} (scrapy projects)"
+        )
+    return tuple(repository(name, f"project {project.name}") for name in project.repositories), project.limits
 
 
 def _positive_int(name: str, value: str) -> int:
@@ -70,7 +98,7 @@ def _flag(name: str, value: str | None) -> bool:
     return FLAG_VALUES[str(value).strip().lower()]
 
 
-def parse_arguments(today: date | None = None, **arguments: str) -> CrawlPlan:
+def parse_arguments(projects: dict | None = None, today: date | None = None, **arguments: str) -> CrawlPlan:
     """Check the spider arguments and turn them into a :class:`CrawlPlan`.
 
     ``days_back`` is resolved to a date here, once, so every request of the run
@@ -81,8 +109,10 @@ def parse_arguments(today: date | None = None, **arguments: str) -> CrawlPlan:
         raise ConfigError(
             f"unknown spider argument -a {unknown[0]}=…: prseed knows -a " + ", -a ".join(KNOWN)
         )
-    if not arguments.get("repo"):
-        raise ConfigError("no repository given: add -a repo=OWNER/NAME, e.g. -a repo=antiwork/gumroad")
+    repositories, limits = _repositories(arguments, projects)
+    if arguments.get("since") or arguments.get("days_back"):  # the command line's window wins whole
+        limits = {key: value for key, value in limits.items() if key not in ("since", "days_back")}
+    arguments = {**limits, **{key: value for key, value in arguments.items() if value}}
     if arguments.get("since") and arguments.get("days_back"):
         raise ConfigError("-a since and -a days_back both given: use one of them")
     since = None
@@ -93,7 +123,7 @@ def parse_arguments(today: date | None = None, **arguments: str) -> CrawlPlan:
         since = today - timedelta(days=_positive_int("days_back", arguments["days_back"]))
     max_prs = _positive_int("max_prs", arguments["max_prs"]) if arguments.get("max_prs") else None
     return CrawlPlan(
-        repositories=(_repository(arguments["repo"]),),
+        repositories=repositories,
         since=since,
         max_prs=max_prs,
         full=_flag("full", arguments.get("full")),

@@ -32,6 +32,7 @@ from prseed.graphql.queries import (
     pull_request_page_query,
     pull_requests_by_id_query,
 )
+from prseed.projects import load_projects
 from prseed.spiders.arguments import parse_arguments
 
 logger = logging.getLogger(__name__)
@@ -91,6 +92,15 @@ class Run:
     broken: set[str] = field(default_factory=set)  # PRs with a page that failed
     failed: bool = False
     finished: bool = False
+    rows: dict[str, int] = field(default_factory=dict)  # table -> rows fetched in this process
+
+    @property
+    def state(self) -> str:
+        if self.finished:
+            return "complete"
+        if self.failed:
+            return "failed"
+        return "completing PRs" if self.listed else "listing PRs"
 
     @classmethod
     def from_database(cls, state: items.SyncState) -> Run:
@@ -133,14 +143,14 @@ class PullRequestsSpider(scrapy.Spider):
     name = "prs"
 
     def __init__(self, **arguments: str) -> None:
-        self.plan = parse_arguments(**arguments)
         self.runs: dict[str, Run] = {}
+        self.missing: set[str] = set()  # repositories GitHub does not know
         super().__init__()
 
     @staticmethod
     def check(settings, arguments: dict) -> dict:
-        """Check spider arguments and the spider's settings; return the settings' values."""
-        parse_arguments(**arguments)
+        """Check spider arguments and the spider's settings; return what the spider needs."""
+        plan = parse_arguments(load_projects(settings.get("PRSEED_PROJECTS_FILE")), **arguments)
         page_size = settings.getint("PRSEED_PAGE_SIZE")
         min_page_size = settings.getint("PRSEED_MIN_PAGE_SIZE")
         if not 1 <= min_page_size <= page_size <= 100:
@@ -151,7 +161,12 @@ class PullRequestsSpider(scrapy.Spider):
         check_runs = settings.get("PRSEED_CHECK_RUNS")
         if check_runs not in CHECK_RUN_MODES:
             raise ConfigError(f"PRSEED_CHECK_RUNS={check_runs!r} is not one of {', '.join(CHECK_RUN_MODES)}")
-        return {"page_size": page_size, "min_page_size": min_page_size, "check_runs": check_runs}
+        return {
+            "plan": plan,
+            "page_size": page_size,
+            "min_page_size": min_page_size,
+            "check_runs": check_runs,
+        }
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -279,8 +294,8 @@ class PullRequestsSpider(scrapy.Spider):
         found = (payload.get("data") or {}).get("repository")
         if found is None:
             if "NOT_FOUND" in error_types(payload):
-                logger.error("repository %s not found, or the token cannot see it: check -a repo", repository)
-                raise CloseSpider("repository_not_found")
+                self.repository_not_found(run)
+                return
             yield from self.page_failed(response, describe_errors(payload))
             return
         connection = found["pullRequests"]
@@ -365,11 +380,20 @@ class PullRequestsSpider(scrapy.Spider):
         follow_ups = sum(isinstance(output, Request) for output in rest)
         if follow_ups:
             run.pending[node["id"]] = follow_ups
-        for output in records.pull_request(node, repository_id):
-            yield (
-                replace(output, complete=not follow_ups) if isinstance(output, items.PullRequest) else output
-            )
-        yield from rest
+        own = [
+            replace(output, complete=not follow_ups) if isinstance(output, items.PullRequest) else output
+            for output in records.pull_request(node, repository_id)
+        ]
+        yield from self.counted(run, own + rest)
+
+    @staticmethod
+    def counted(run: Run, outputs: list):
+        """Pass ``outputs`` on, counting the rows per table for the progress report."""
+        for output in outputs:
+            table = getattr(output, "TABLE", None)
+            if table is not None:
+                run.rows[table] = run.rows.get(table, 0) + 1
+            yield output
 
     def connection(self, name: str, connection: dict, parent_id: str, context: dict):
         """The items of one page of a connection, and the request for its next page."""
@@ -415,7 +439,7 @@ class PullRequestsSpider(scrapy.Spider):
                 "%s: partial answer, keeping the data that came: %s", name, describe_errors(payload)
             )
         outputs = list(self.connection(name, node[name], request_variables(response.request)["id"], context))
-        yield from outputs
+        yield from self.counted(self.runs[context["repository"]], outputs)
         yield from self.follow_up_done(context, sum(isinstance(output, Request) for output in outputs))
 
     def follow_up_done(self, context: dict, new_follow_ups: int = 0):
@@ -440,6 +464,37 @@ class PullRequestsSpider(scrapy.Spider):
         logger.info("%s: complete, %d PRs fetched", run.repository, run.fetched)
         if self.syncing:
             yield run.completed()
+
+    def repository_not_found(self, run: Run):
+        """Report it; the other repositories go on, and only if none is left does the crawl close."""
+        logger.error("repository %s not found, or the token cannot see it: check its name", run.repository)
+        self.crawler.stats.inc_value("prseed/repositories_failed")
+        run.failed = True
+        self.missing.add(run.repository)
+        if self.missing == set(self.plan.repositories):
+            raise CloseSpider("repository_not_found")
+
+    def progress(self) -> dict[str, dict]:
+        """Per repository, how far the crawl is: for the progress log, the summary table
+        and the JSON-RPC service."""
+        stats = self.crawler.stats
+        report = {}
+        for repository, run in self.runs.items():
+            total = stats.get_value(f"prseed/{repository}/pull_requests_total")
+            if total is not None and self.plan.max_prs is not None:
+                total = min(total, self.plan.max_prs)
+            report[repository] = {
+                "state": run.state,
+                "pull_requests": run.fetched,
+                "total": total,
+                "incomplete": len(run.pending) + run.refetching,
+                "requests": stats.get_value(f"prseed/repo/{repository}/requests", 0),
+                "points": stats.get_value(f"prseed/repo/{repository}/points", 0),
+                "retries": stats.get_value(f"prseed/repo/{repository}/retries", 0),
+                "rows": dict(run.rows),
+                "started_at": run.started_at,
+            }
+        return report
 
     # --- page size ----------------------------------------------------------------------
 
