@@ -244,3 +244,21 @@ def test_ctrl_c_then_resume_with_jobdir_fetches_nothing_twice(slow_github, datas
     assert data_requests(slow_github.requests[first:])
     for path in files_under(jobdir):
         assert TOKEN.encode() not in path.read_bytes(), path
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_crawl_interrupted_after_its_last_row_just_records_completion(dataset, database_url):
+    with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
+        await crawl(github.url, database_url, repo=REPOSITORY)
+        database = open_database(database_url)
+        with database.transaction() as cursor:  # as if killed between the last rows and the watermark
+            cursor.execute(
+                "UPDATE sync_state SET newest_seen = NULL, run_started_at = '2030-01-01T00:00:00Z', "
+                "run_listed = TRUE, run_fetched = 40, run_newest = '2029-12-31T00:00:00Z'"
+            )
+        database.close()
+        before = len(github.requests)
+        await crawl(github.url, database_url, repo=REPOSITORY)
+        assert data_requests(github.requests[before:]) == []
+    state = sync_state(database_url)
+    assert state.run_started_at is None and state.newest_seen == "2029-12-31T00:00:00Z"

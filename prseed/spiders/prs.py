@@ -226,6 +226,7 @@ class PullRequestsSpider(scrapy.Spider):
                 yield self.by_id_request(repository, incomplete[start : start + self.page_size])
             if not run.listed:
                 yield self.pull_request_page(repository, run.cursor, run.fetched)
+            yield from self.finish_if_done(run)  # interrupted after its last page was written
             return
         watermark = None if saved is None or self.plan.full else saved.newest_seen
         if since is None and watermark is not None:
@@ -378,10 +379,11 @@ class PullRequestsSpider(scrapy.Spider):
         for head in (node.get("headCommit") or {}).get("nodes") or []:
             rest.extend(self.check_suites(head["commit"], context))
         follow_ups = sum(isinstance(output, Request) for output in rest)
-        if follow_ups:
-            run.pending[node["id"]] = follow_ups
+        if follow_ups:  # added to: the same PR may come twice (listed again after an update)
+            run.pending[node["id"]] = run.pending.get(node["id"], 0) + follow_ups
+        complete = node["id"] not in run.pending
         own = [
-            replace(output, complete=not follow_ups) if isinstance(output, items.PullRequest) else output
+            replace(output, complete=complete) if isinstance(output, items.PullRequest) else output
             for output in records.pull_request(node, repository_id)
         ]
         yield from self.counted(run, own + rest)
