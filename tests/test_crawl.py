@@ -174,3 +174,14 @@ async def test_no_request_is_sent_without_the_token_and_none_keeps_it(github, tm
     await crawl(github.url, f"sqlite:///{tmp_path / 'db.sqlite3'}", repo=REPOSITORY, max_prs="3")
     assert {record.token for record in github.requests} == {TOKEN}
     assert TOKEN not in caplog.text
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_page_query_that_timed_out_is_retried_with_half_the_prs(github, dataset, tmp_path):
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    github.inject("504", count=1, match="PullRequestPage")
+    crawler = await crawl(github.url, database_url, repo=REPOSITORY)
+    sizes = [record.variables["pageSize"] for record in github.requests_for("PullRequestPage")]
+    assert sizes[:2] == [25, 12]
+    assert crawler.stats.get_value("prseed/page_size_reductions") == 1
+    assert_database_equals_dataset(database_url, dataset)
