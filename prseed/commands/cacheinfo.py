@@ -7,17 +7,17 @@ import gzip
 import json
 import shlex
 import shutil
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from time import time
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from scrapy.commands import ScrapyCommand
 from scrapy.utils.project import data_path
 
+from prseed.cli import PrseedCommand
 from prseed.spiders.arguments import REPOSITORY  # the rule of -a repo=
+from prseed.tables import aligned
 
 if TYPE_CHECKING:
     import argparse
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 SPIDER = "prs"
 STALE_DAYS = 7
 UNKNOWN = "(unknown)"  # entries stored without a repository (or by another storage)
-EXIT_USAGE = 2
 GZIP_MAGIC = b"\x1f\x8b"  # HTTPCACHE_GZIP=True writes every file gzipped
 
 
@@ -154,15 +153,7 @@ def render_table(summaries: list[RepositorySummary]) -> list[str]:
             ]
         )
     header = ["repository", "pages", "size", "oldest (UTC)", "newest (UTC)"]
-    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
-    right_aligned = {1, 2}
-    return [
-        "  ".join(
-            cell.rjust(width) if column in right_aligned else cell.ljust(width)
-            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in [header, *rows]
-    ]
+    return aligned([header, *rows], left={0, 3, 4})
 
 
 def stale_warning(repository: str) -> str:
@@ -199,11 +190,7 @@ def parse_repository(value: str) -> str | None:
     return value
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-    default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
-
+class Command(PrseedCommand):
     def syntax(self) -> str:
         return "[options]"
 
@@ -225,10 +212,6 @@ class Command(ScrapyCommand):
             help=f"delete the cached pages of a repository ({UNKNOWN} for entries without one)",
         )
         parser.add_argument("--json", action="store_true", help="print the same data as JSON")
-
-    def fail(self, message: str) -> None:
-        print(f"prseed: error: {message}", file=sys.stderr)
-        self.exitcode = EXIT_USAGE
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None

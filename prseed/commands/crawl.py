@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 
+from prseed.cli import EXIT_USAGE, print_error
 from prseed.exceptions import ConfigError
 from prseed.preflight import preflight
 
-EXIT_CONFIG = 2
 EXIT_INCOMPLETE = 1
 
 
@@ -44,12 +42,12 @@ class Command(ScrapyCrawlCommand):
             try:
                 preflight(spidercls, self.settings, opts.spargs)
             except ConfigError as exc:
-                print(f"prseed: error: {exc}", file=sys.stderr)
-                self.exitcode = EXIT_CONFIG
+                print_error(str(exc))
+                self.exitcode = EXIT_USAGE
                 return
         super().run(args, opts)
         if self.exitcode == 0 and self.crawler is not None:
             problem = crawl_problem(self.crawler.stats.get_stats())
             if problem:
-                print(f"prseed: error: {problem}", file=sys.stderr)
+                print_error(problem)
                 self.exitcode = EXIT_INCOMPLETE

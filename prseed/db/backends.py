@@ -156,7 +156,7 @@ class Database:
             rows = cursor.fetchall()
         return [
             {
-                name: (bool(value) if name in booleans and value is not None else _from_database(value))
+                name: (bool(value) if name in booleans and value is not None else from_database(value))
                 for name, value in zip(names, row, strict=True)
             }
             for row in rows
@@ -224,7 +224,8 @@ class PostgreSQLDatabase(Database):
         self.connection.commit()
 
 
-def _from_database(value):
+def from_database(value):
+    """A value read back from either database, in the form prseed writes it."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return value

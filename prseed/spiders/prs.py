@@ -482,7 +482,8 @@ class PullRequestsSpider(scrapy.Spider):
         stats = self.crawler.stats
         report = {}
         for repository, run in self.runs.items():
-            total = stats.get_value(f"prseed/{repository}/pull_requests_total")
+            # how many PRs a crawl with a `since` cutoff will meet is unknown until it meets them
+            total = None if run.since else stats.get_value(f"prseed/{repository}/pull_requests_total")
             if total is not None and self.plan.max_prs is not None:
                 total = min(total, self.plan.max_prs)
             report[repository] = {

@@ -1,0 +1,156 @@
+"""``scrapy dbstatus``: what the database holds, per repository, and how its sync stands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from prseed.cli import PrseedCommand
+from prseed.db import open_database
+from prseed.db.backends import from_database
+from prseed.db.schema import TABLE_BY_NAME
+from prseed.exceptions import ConfigError
+from prseed.tables import aligned
+
+if TYPE_CHECKING:
+    import argparse
+
+    from prseed.db import Database
+
+# (column in the output, table whose rows hang off a pull request)
+CHILD_TABLES = (
+    ("reviews", "reviews"),
+    ("commits", "commits"),
+    ("files", "files"),
+    ("check_runs", "check_runs"),
+    ("labels", "pull_request_labels"),
+    ("closing_issues", "closing_issues"),
+)
+COUNTS = ("pull_requests", "incomplete_pull_requests", *(column for column, _ in CHILD_TABLES))
+HEADERS = ("PRs", "incomplete", "reviews", "commits", "files", "check runs", "labels", "closing issues")
+
+
+def grouped(database: Database, query: str) -> dict[str, tuple]:
+    """Rows of a query whose first column is a repository id, by that id."""
+    with database.transaction() as cursor:
+        cursor.execute(query)
+        return {row[0]: row[1:] for row in cursor.fetchall()}
+
+
+def repository_status(database: Database) -> list[dict[str, Any]]:
+    """Per repository, by name: row counts, the newest PR, and its ``sync_state``.  Plain SQL
+    that SQLite and PostgreSQL both run; timestamps come back as GitHub writes them."""
+    with database.transaction() as cursor:
+        cursor.execute("SELECT id, owner, name FROM repositories")
+        repositories = cursor.fetchall()
+    pull_requests = grouped(
+        database,
+        "SELECT repository_id, count(*), sum(CASE WHEN complete THEN 0 ELSE 1 END), max(updated_at) "
+        "FROM pull_requests GROUP BY repository_id",
+    )
+    children = {
+        column: grouped(
+            database,
+            f"SELECT p.repository_id, count(*) FROM {table} c "
+            "JOIN pull_requests p ON p.id = c.pull_request_id GROUP BY p.repository_id",
+        )
+        for column, table in CHILD_TABLES
+    }
+    syncs: dict[str, list[dict]] = {}
+    for sync in database.select(TABLE_BY_NAME["sync_state"]):
+        syncs.setdefault(sync["repository_id"], []).append(sync)
+    status = []
+    for repository_id, owner, name in sorted(repositories, key=lambda row: f"{row[1]}/{row[2]}".lower()):
+        count, incomplete, newest = pull_requests.get(repository_id, (0, 0, None))
+        # one repository may have several rows when crawls spelled its name differently
+        sync = syncs.get(repository_id, [])
+        running = [row for row in sync if row["run_started_at"] is not None]
+        status.append(
+            {
+                "repository": f"{owner}/{name}",
+                "pull_requests": count,
+                "incomplete_pull_requests": incomplete or 0,
+                **{column: children[column].get(repository_id, (0,))[0] for column, _ in CHILD_TABLES},
+                "newest_pull_request_updated_at": from_database(newest),
+                "watermark": max((row["newest_seen"] for row in sync if row["newest_seen"]), default=None),
+                "synced_at": max((row["synced_at"] for row in sync if row["synced_at"]), default=None),
+                "crawl_in_progress": bool(running),
+                "crawl_started_at": min((row["run_started_at"] for row in running), default=None),
+                "crawl_listed_pull_requests": sum(row["run_fetched"] or 0 for row in running),
+            }
+        )
+    return status
+
+
+def render(status: list[dict[str, Any]]) -> list[str]:
+    """Two tables: the rows per repository, then its sync."""
+    counts = [["repository", *HEADERS]]
+    counts += [[entry["repository"], *(str(entry[column]) for column in COUNTS)] for entry in status]
+    if len(status) > 1:
+        counts.append(["total", *(str(sum(entry[column] for entry in status)) for column in COUNTS)])
+    sync = [["repository", "newest PR update", "watermark", "last sync", "crawl"]]
+    for entry in status:
+        crawl = "-"
+        if entry["crawl_in_progress"]:
+            crawl = (
+                f"in progress since {entry['crawl_started_at']}, "
+                f"{entry['crawl_listed_pull_requests']} PRs listed"
+            )
+        sync.append(
+            [
+                entry["repository"],
+                entry["newest_pull_request_updated_at"] or "-",
+                entry["watermark"] or "-",
+                entry["synced_at"] or "never",
+                crawl,
+            ]
+        )
+    return [*aligned(counts, left={0}), "", *aligned(sync, left={0, 1, 2, 3, 4})]
+
+
+class Command(PrseedCommand):
+    def syntax(self) -> str:
+        return "[options]"
+
+    def short_desc(self) -> str:
+        return "Show what the database holds per repository, and how its sync stands"
+
+    def long_desc(self) -> str:
+        return (
+            "Read DATABASE_URL (SQLite or PostgreSQL) and show per repository: rows of pull requests, "
+            "reviews, commits, files, check runs, PR labels and closing issues; PRs still incomplete; "
+            "the newest PR update; the sync watermark, the last sync, and a crawl in progress "
+            "(or interrupted: the next crawl continues it). Nothing is fetched from GitHub."
+        )
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument("--json", action="store_true", help="print the same data as JSON")
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        assert self.settings is not None
+        if args:
+            self.fail(f"dbstatus takes no arguments, got {' '.join(args)!r}: see scrapy dbstatus -h")
+            return
+        url = self.settings.get("DATABASE_URL")
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+            description, status = f"SQLite database {url.removeprefix('sqlite:///')}", []  # not created
+        else:
+            try:
+                database = open_database(url)
+            except ConfigError as exc:
+                self.fail(str(exc))
+                return
+            try:
+                description, status = database.description, repository_status(database)
+            finally:
+                database.close()
+        if opts.json:
+            print(json.dumps({"database": description, "repositories": status}, indent=2))
+        elif not status:
+            print(f"{description} holds no repository yet: run scrapy crawl prs -a repo=OWNER/NAME")
+        else:
+            print(description)
+            for line in render(status):
+                print(line)
