@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from prseed.db import open_database
+from prseed.extensions.jsonrpc import check_settings as check_jsonrpc_settings
 from prseed.tokens import load_tokens
 
 
@@ -16,6 +17,7 @@ def preflight(spidercls, settings, spider_arguments: dict) -> None:
     check = getattr(spidercls, "check", None)
     if check is not None:
         check(settings, spider_arguments)
+    check_jsonrpc_settings(settings)
     if not settings.getbool("PRSEED_OFFLINE"):
         load_tokens(settings)
     if settings.getdict("ITEM_PIPELINES").get("prseed.pipelines.database.DatabasePipeline") is not None:

@@ -66,12 +66,26 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "prseed.extensions.jobdir.JobdirGuard": 0,
+    "prseed.extensions.jsonrpc.JsonRpcService": 500,  # off unless JSONRPC_ENABLED
+    "prseed.extensions.progress.ProgressExtension": 500,
     # Both give code execution to whoever reaches their port.
     "scrapy.extensions.telnet.TelnetConsole": None,
     "scrapy.extensions.remote_control.RemoteControl": None,
 }
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
+# Seconds between progress lines (one per repository; on a terminal, also a live status
+# line on stderr); 0: neither. The summary table at the end is always logged.
+PRSEED_PROGRESS_INTERVAL = 10
+
+# --- JSON-RPC web service (see the README's "Live monitoring and control") ----
+# scrapy-jsonrpc's settings; a fixed list of methods on POST /crawler, no attribute walking.
+JSONRPC_ENABLED = False
+JSONRPC_HOST = "127.0.0.1"  # loopback only; another address exposes stats, progress and settings
+JSONRPC_PORT = [6024, 6030]  # a port, or [low, high]: the first free one is used (0: any free port)
+# Needed by pause/unpause/close (sent as "Authorization: Bearer ..."); None: they are refused.
+# Unset here, it is read from the environment's PRSEED_JSONRPC_SECRET; never logged.
+JSONRPC_SECRET = None
 
 # --- HTTP cache (off unless -s HTTPCACHE_ENABLED=1; see `scrapy cacheinfo`) ----
 # Scrapy's filesystem layout, never a token on disk, each entry labelled with its repository.

@@ -66,6 +66,7 @@ def assert_one_line_error(result, message: str, code: int = 2):
         (["-a", "repo=a/b", "-s", "DATABASE_URL=sqlite:///no/such/dir/db.sqlite3"], "does not exist"),
         (["-a", "repo=a/b", "-s", "PRSEED_CHECK_RUNS=some"], "PRSEED_CHECK_RUNS"),
         (["-a", "repos=a/b,c"], "-a repos='c' is not a repository"),
+        (["-a", "repo=a/b", "-s", "JSONRPC_ENABLED=1", "-s", "JSONRPC_PORT=http"], "JSONRPC_PORT='http'"),
         (["-a", "project=nonesuch"], "unknown project 'nonesuch'"),
         (["-a", "repo=a/b", "-a", "project=gumroad"], "-a repo and -a project both given"),
         (["-a", "repo=a/b", "-s", "DATABASE_URL=sqlite:////tmp"], "cannot write SQLite database"),
