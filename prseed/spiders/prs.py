@@ -178,7 +178,6 @@ class PullRequestsSpider(scrapy.Spider):
         spider.database_url = settings.get("DATABASE_URL")
         spider.syncing = settings.getdict("ITEM_PIPELINES").get(DATABASE_PIPELINE) is not None
         spider.overlap = settings.getfloat("PRSEED_SYNC_OVERLAP_SECONDS")
-        spider.refresh_cache = spider.plan.refresh
         spider.page_sizes = {}  # repository -> page size now, after GitHub said a page was too heavy
         spider.good_pages = {}  # repository -> good pages in a row since the last reduction
         spider.page_query = pull_request_page_query(spider.check_runs)
@@ -201,8 +200,8 @@ class PullRequestsSpider(scrapy.Spider):
             for repository in self.plan.repositories:
                 if repository not in self.runs:
                     saved = database.sync_state(repository) if database else None
-                    for request in self.begin(repository, saved, database):
-                        yield request
+                    for output in self.begin(repository, saved, database):
+                        yield output
         finally:
             if database is not None:
                 database.close()
@@ -248,7 +247,7 @@ class PullRequestsSpider(scrapy.Spider):
         self, query: str, variables: dict, callback, operation: str, repository: str, **kwargs
     ) -> JsonRequest:
         meta = {"prseed_operation": operation, "prseed_repository": repository}
-        if self.refresh_cache:
+        if self.plan.refresh:
             meta["prseed_refresh_cache"] = True
         return JsonRequest(
             self.endpoint,
