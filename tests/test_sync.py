@@ -262,3 +262,28 @@ async def test_a_crawl_interrupted_after_its_last_row_just_records_completion(da
         assert data_requests(github.requests[before:]) == []
     state = sync_state(database_url)
     assert state.run_started_at is None and state.newest_seen == "2029-12-31T00:00:00Z"
+
+
+def test_ctrl_c_while_every_token_waits_keeps_the_waiting_requests(dataset, database_url, tmp_path):
+    """A crawl waiting an hour for its budget stops at once on Ctrl-C; the requests that
+    waited go back to the JOBDIR queue, and the next run finishes the job."""
+    jobdir = tmp_path / "job"
+    with FakeGitHub(dataset, tokens={TOKEN: "alice"}, budget=10, window_seconds=3600) as github:
+        port = github.port
+        process = start_crawl(github, database_url, "-s", f"JOBDIR={jobdir}")
+        wait_for_requests(github, 3, process)
+        served = -1
+        while served != len(github.requests):  # the crawl now waits for the budget to reset
+            served = len(github.requests)
+            time.sleep(1.5)
+        assert process.poll() is None
+        stopped_at = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    assert time.monotonic() - stopped_at < 15
+    assert "every GitHub token is resting" in err and "finish reason: shutdown" in err
+    with FakeGitHub(dataset, tokens={TOKEN: "alice"}, port=port) as github:
+        rerun = start_crawl(github, database_url, "-s", f"JOBDIR={jobdir}")
+        _, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err[-3000:]
+    assert_complete(database_url, dataset)
