@@ -36,6 +36,12 @@ def postgres_cluster():
 _databases = iter(range(1_000_000))
 
 
+@pytest.fixture
+def sqlite_url(tmp_path):
+    """A fresh SQLite database, for tests about crawling rather than about databases."""
+    return f"sqlite:///{tmp_path / 'db.sqlite3'}"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     """A fresh, empty database of each kind prseed writes to."""

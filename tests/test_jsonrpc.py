@@ -42,11 +42,6 @@ def dataset():
     return generate_dataset({REPOSITORY: 300}, seed=3, big_pr=False)
 
 
-@pytest.fixture
-def database_url(tmp_path):
-    return f"sqlite:///{tmp_path / 'db.sqlite3'}"
-
-
 @pytest.fixture(autouse=True)
 def no_secret_in_the_environment(monkeypatch):
     monkeypatch.delenv("PRSEED_JSONRPC_SECRET", raising=False)
@@ -123,13 +118,13 @@ async def sleep(seconds: float) -> None:
 class RunningCrawl:
     """A crawl started in the background, with its JSON-RPC service found."""
 
-    def __init__(self, github, database_url: str, settings: dict) -> None:
+    def __init__(self, github, sqlite_url: str, settings: dict) -> None:
         self.github = github
         self.crawler = None
         self.done = defer.ensureDeferred(
             crawl(
                 github.url,
-                database_url,
+                sqlite_url,
                 settings={"JSONRPC_ENABLED": True, **SLOW, **settings},
                 setup=self.capture,
                 repo=REPOSITORY,
@@ -182,8 +177,8 @@ def github(dataset):
 
 
 @pytest_twisted.ensureDeferred
-async def test_read_methods_show_a_crawl_in_progress(github, database_url):
-    running = RunningCrawl(github, database_url, {"JSONRPC_PORT": free_port(), "JSONRPC_SECRET": SECRET})
+async def test_read_methods_show_a_crawl_in_progress(github, sqlite_url):
+    running = RunningCrawl(github, sqlite_url, {"JSONRPC_PORT": free_port(), "JSONRPC_SECRET": SECRET})
     try:
         extension = await running.service()
         assert extension.port.getHost().host == "127.0.0.1"  # loopback only by default
@@ -220,8 +215,8 @@ async def test_read_methods_show_a_crawl_in_progress(github, database_url):
 
 
 @pytest_twisted.ensureDeferred
-async def test_protocol_errors_and_http_rules(github, database_url):
-    running = RunningCrawl(github, database_url, {"JSONRPC_PORT": free_port()})
+async def test_protocol_errors_and_http_rules(github, sqlite_url):
+    running = RunningCrawl(github, sqlite_url, {"JSONRPC_PORT": free_port()})
     try:
         await running.service()
         url = running.url
@@ -268,8 +263,8 @@ async def test_protocol_errors_and_http_rules(github, database_url):
 
 
 @pytest_twisted.ensureDeferred
-async def test_control_methods_need_the_secret(github, database_url, caplog):
-    running = RunningCrawl(github, database_url, {"JSONRPC_PORT": free_port(), "JSONRPC_SECRET": SECRET})
+async def test_control_methods_need_the_secret(github, sqlite_url, caplog):
+    running = RunningCrawl(github, sqlite_url, {"JSONRPC_PORT": free_port(), "JSONRPC_SECRET": SECRET})
     try:
         await running.service()
         url = running.url
@@ -308,8 +303,8 @@ async def test_control_methods_need_the_secret(github, database_url, caplog):
 
 
 @pytest_twisted.ensureDeferred
-async def test_pause_stops_new_requests_and_unpause_resumes(github, database_url):
-    running = RunningCrawl(github, database_url, {"JSONRPC_PORT": free_port(), "JSONRPC_SECRET": SECRET})
+async def test_pause_stops_new_requests_and_unpause_resumes(github, sqlite_url):
+    running = RunningCrawl(github, sqlite_url, {"JSONRPC_PORT": free_port(), "JSONRPC_SECRET": SECRET})
     try:
         await running.service()
         url = running.url
@@ -333,12 +328,12 @@ async def test_pause_stops_new_requests_and_unpause_resumes(github, database_url
 
 
 @pytest_twisted.ensureDeferred
-async def test_without_a_secret_control_is_refused_and_busy_ports_are_skipped(github, database_url, caplog):
+async def test_without_a_secret_control_is_refused_and_busy_ports_are_skipped(github, sqlite_url, caplog):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         taken = busy.getsockname()[1]
-        running = RunningCrawl(github, database_url, {"JSONRPC_PORT": f"{taken},{taken + 20}"})
+        running = RunningCrawl(github, sqlite_url, {"JSONRPC_PORT": f"{taken},{taken + 20}"})
         try:
             extension = await running.service()
             assert taken < extension.port.getHost().port <= taken + 20
@@ -388,10 +383,10 @@ def test_rpc_command_says_when_nothing_listens():
 
 
 def test_close_keeps_the_jobdir_and_a_rerun_resumes_it(dataset, tmp_path):
-    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    sqlite_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
     port = free_port()
     url = f"http://127.0.0.1:{port}/crawler"
-    env = {"GITHUB_TOKEN": TOKEN, "DATABASE_URL": database_url, "PRSEED_JSONRPC_SECRET": SECRET}
+    env = {"GITHUB_TOKEN": TOKEN, "DATABASE_URL": sqlite_url, "PRSEED_JSONRPC_SECRET": SECRET}
     with FakeGitHub(dataset, tokens={TOKEN: "alice"}, latency=LATENCY) as github:
         command = [
             *("crawl", "prs", "-a", f"repo={REPOSITORY}", "-s", f"GITHUB_GRAPHQL_URL={github.url}"),
@@ -440,12 +435,12 @@ def test_close_keeps_the_jobdir_and_a_rerun_resumes_it(dataset, tmp_path):
         assert "did not stop cleanly" not in text and SECRET not in text and TOKEN not in text
 
         github.latency = 0
-        rerun = scrapy(*command, env={"GITHUB_TOKEN": TOKEN, "DATABASE_URL": database_url})
+        rerun = scrapy(*command, env={"GITHUB_TOKEN": TOKEN, "DATABASE_URL": sqlite_url})
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert "resuming from JOBDIR" in rerun.stderr
     assert "did not stop cleanly" not in rerun.stderr
     assert "Spider closed (finished)" in rerun.stderr
-    assert database_rows(database_url) == expected_rows(dataset, [REPOSITORY])
+    assert database_rows(sqlite_url) == expected_rows(dataset, [REPOSITORY])
 
 
 # --- settings ------------------------------------------------------------------------------------

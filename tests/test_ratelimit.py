@@ -101,5 +101,5 @@ def test_late_answers_do_not_raise_the_budget(clock):
 
 
 def test_token_repr_hides_the_token(clock):
-    tokens = pool(clock, tokens=("ghp_secretsecretsecret1234",))
+    tokens = pool(clock, tokens=("test-secretsecretsecret1234",))
     assert "secret" not in repr(tokens.tokens[0]) and "1234" in repr(tokens.tokens[0])

@@ -30,32 +30,27 @@ def dataset():
     return generate_dataset({REPOSITORY: 40}, seed=13, big_pr=True)
 
 
-@pytest.fixture
-def database_url(tmp_path):
-    return f"sqlite:///{tmp_path / 'db.sqlite3'}"
-
-
 def data_requests(requests):
     return [record for record in requests if record.operation != "TokenCheck"]
 
 
-def sync_state(database_url):
-    database = open_database(database_url)
+def sync_state(sqlite_url):
+    database = open_database(sqlite_url)
     try:
         return database.sync_state(REPOSITORY)
     finally:
         database.close()
 
 
-def assert_complete(database_url, dataset):
-    assert database_rows(database_url) == expected_rows(dataset, [REPOSITORY])
+def assert_complete(sqlite_url, dataset):
+    assert database_rows(sqlite_url) == expected_rows(dataset, [REPOSITORY])
 
 
 @pytest_twisted.ensureDeferred
-async def test_a_second_crawl_fetches_only_what_changed(dataset, database_url):
+async def test_a_second_crawl_fetches_only_what_changed(dataset, sqlite_url):
     with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
-        await crawl(github.url, database_url, repo=REPOSITORY)
-        state = sync_state(database_url)
+        await crawl(github.url, sqlite_url, repo=REPOSITORY)
+        state = sync_state(sqlite_url)
         assert state.newest_seen == max(
             pr["updatedAt"] for pr in dataset.repositories[REPOSITORY]["pullRequests"]
         )
@@ -70,44 +65,44 @@ async def test_a_second_crawl_fetches_only_what_changed(dataset, database_url):
             for number in (big, 7, 9)
         ]
         before = len(github.requests)
-        await crawl(github.url, database_url, repo=REPOSITORY)
+        await crawl(github.url, sqlite_url, repo=REPOSITORY)
         second = data_requests(github.requests[before:])
 
-    assert_complete(database_url, dataset)
+    assert_complete(sqlite_url, dataset)
     assert [record.operation for record in second].count("PullRequestPage") == 1
     followed = {record.variables["id"] for record in second if "id" in record.variables}
     big_pr = dataset.pull_request(REPOSITORY, big)
     nested_ids = {big_pr["id"]} | {node["commit"]["id"] for node in big_pr["commits"]}
     assert followed <= set(added) | set(touched) | nested_ids
-    assert sync_state(database_url).newest_seen == "2030-02-01T00:00:00Z"
+    assert sync_state(sqlite_url).newest_seen == "2030-02-01T00:00:00Z"
 
 
 @pytest_twisted.ensureDeferred
-async def test_an_unchanged_repository_costs_one_request(dataset, database_url, caplog):
+async def test_an_unchanged_repository_costs_one_request(dataset, sqlite_url, caplog):
     caplog.set_level(logging.INFO)
     with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
-        await crawl(github.url, database_url, repo=REPOSITORY)
-        synced = sync_state(database_url).synced_at
+        await crawl(github.url, sqlite_url, repo=REPOSITORY)
+        synced = sync_state(sqlite_url).synced_at
         before = len(github.requests)
         time.sleep(1.1)
-        await crawl(github.url, database_url, repo=REPOSITORY)
+        await crawl(github.url, sqlite_url, repo=REPOSITORY)
         assert [r.operation for r in data_requests(github.requests[before:])] == ["PullRequestPage"]
     assert "up to date" in caplog.text
-    assert sync_state(database_url).synced_at > synced
+    assert sync_state(sqlite_url).synced_at > synced
 
 
 @pytest_twisted.ensureDeferred
-async def test_full_ignores_the_watermark(dataset, database_url):
+async def test_full_ignores_the_watermark(dataset, sqlite_url):
     with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
-        await crawl(github.url, database_url, repo=REPOSITORY)
+        await crawl(github.url, sqlite_url, repo=REPOSITORY)
         before = len(github.requests)
-        await crawl(github.url, database_url, repo=REPOSITORY, full="1")
+        await crawl(github.url, sqlite_url, repo=REPOSITORY, full="1")
         pages = [r for r in github.requests[before:] if r.operation == "PullRequestPage"]
     assert len(pages) == 2  # 40 PRs, 25 a page
 
 
 @pytest_twisted.ensureDeferred
-async def test_an_interrupted_crawl_continues_from_the_database(dataset, database_url):
+async def test_an_interrupted_crawl_continues_from_the_database(dataset, sqlite_url):
     """Pages lost for good (no retries left) leave incomplete PRs and a cursor in the
     database; the next crawl fetches exactly those PRs again and goes on from the cursor."""
     with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
@@ -125,35 +120,35 @@ async def test_an_interrupted_crawl_continues_from_the_database(dataset, databas
 
         crawler = await crawl(
             github.url,
-            database_url,
+            sqlite_url,
             settings={"RETRY_TIMES": 0, "PRSEED_PAGE_SIZE": 10},
             setup=setup,
             repo=REPOSITORY,
         )
         assert crawler.stats.get_value("prseed/pages_failed") >= 1
-        state = sync_state(database_url)
+        state = sync_state(sqlite_url)
         assert state.run_started_at is not None and state.newest_seen is None
-        database = open_database(database_url)
+        database = open_database(sqlite_url)
         incomplete = database.incomplete_pull_requests(state.repository_id)
         database.close()
         before = len(github.requests)
-        crawler = await crawl(github.url, database_url, repo=REPOSITORY)
+        crawler = await crawl(github.url, sqlite_url, repo=REPOSITORY)
         second = data_requests(github.requests[before:])
     assert crawler.stats.get_value("prseed/pages_failed") is None
-    assert_complete(database_url, dataset)
+    assert_complete(sqlite_url, dataset)
     refetched = [id_ for r in second if r.operation == "PullRequestsById" for id_ in r.variables["ids"]]
     assert sorted(refetched) == incomplete
     pages = [r.variables["after"] for r in second if r.operation == "PullRequestPage"]
     assert state.run_cursor is not None and pages[0] == state.run_cursor
-    assert sync_state(database_url).run_started_at is None
+    assert sync_state(sqlite_url).run_started_at is None
 
 
 # --- real processes, interrupted ------------------------------------------------------
 
 
-def start_crawl(github, database_url, *extra: str) -> subprocess.Popen:
+def start_crawl(github, sqlite_url, *extra: str) -> subprocess.Popen:
     environment = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GITHUB_TOKENS")}
-    environment.update(GITHUB_TOKEN=TOKEN, DATABASE_URL=database_url)
+    environment.update(GITHUB_TOKEN=TOKEN, DATABASE_URL=sqlite_url)
     return subprocess.Popen(
         [
             sys.executable,
@@ -204,17 +199,17 @@ def slow_github(dataset):
 
 @pytest.mark.parametrize("jobdir", [True, False], ids=["jobdir", "no-jobdir"])
 def test_kill_9_then_resume_ends_with_exactly_the_served_data(
-    slow_github, dataset, database_url, tmp_path, jobdir
+    slow_github, dataset, sqlite_url, tmp_path, jobdir
 ):
     extra = ("-s", f"JOBDIR={tmp_path / 'job'}") if jobdir else ()
-    process = start_crawl(slow_github, database_url, *extra)
+    process = start_crawl(slow_github, sqlite_url, *extra)
     wait_for_requests(slow_github, 12, process)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
-    rerun = start_crawl(slow_github, database_url, *extra)
+    rerun = start_crawl(slow_github, sqlite_url, *extra)
     out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err[-3000:]
-    assert_complete(database_url, dataset)
+    assert_complete(sqlite_url, dataset)
     assert TOKEN not in err
     if jobdir:
         assert "previous crawl did not stop cleanly" in err
@@ -222,21 +217,21 @@ def test_kill_9_then_resume_ends_with_exactly_the_served_data(
             assert TOKEN.encode() not in path.read_bytes(), path
 
 
-def test_ctrl_c_then_resume_with_jobdir_fetches_nothing_twice(slow_github, dataset, database_url, tmp_path):
+def test_ctrl_c_then_resume_with_jobdir_fetches_nothing_twice(slow_github, dataset, sqlite_url, tmp_path):
     jobdir = tmp_path / "job"
-    process = start_crawl(slow_github, database_url, "-s", f"JOBDIR={jobdir}")
+    process = start_crawl(slow_github, sqlite_url, "-s", f"JOBDIR={jobdir}")
     wait_for_requests(slow_github, 12, process)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
     assert process.returncode != 0 and "finish reason: shutdown" in err
     assert stat(err, "scheduler/unserializable") in (None, 0)
     first = len(slow_github.requests)
-    rerun = start_crawl(slow_github, database_url, "-s", f"JOBDIR={jobdir}")
+    rerun = start_crawl(slow_github, sqlite_url, "-s", f"JOBDIR={jobdir}")
     _, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err[-3000:]
     assert "resuming from JOBDIR" in err
     assert stat(err, "scheduler/unserializable") in (None, 0)
-    assert_complete(database_url, dataset)
+    assert_complete(sqlite_url, dataset)
     seen = [
         json.dumps([r.operation, r.variables], sort_keys=True) for r in data_requests(slow_github.requests)
     ]
@@ -247,10 +242,10 @@ def test_ctrl_c_then_resume_with_jobdir_fetches_nothing_twice(slow_github, datas
 
 
 @pytest_twisted.ensureDeferred
-async def test_a_crawl_interrupted_after_its_last_row_just_records_completion(dataset, database_url):
+async def test_a_crawl_interrupted_after_its_last_row_just_records_completion(dataset, sqlite_url):
     with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
-        await crawl(github.url, database_url, repo=REPOSITORY)
-        database = open_database(database_url)
+        await crawl(github.url, sqlite_url, repo=REPOSITORY)
+        database = open_database(sqlite_url)
         with database.transaction() as cursor:  # as if killed between the last rows and the watermark
             cursor.execute(
                 "UPDATE sync_state SET newest_seen = NULL, run_started_at = '2030-01-01T00:00:00Z', "
@@ -258,19 +253,19 @@ async def test_a_crawl_interrupted_after_its_last_row_just_records_completion(da
             )
         database.close()
         before = len(github.requests)
-        await crawl(github.url, database_url, repo=REPOSITORY)
+        await crawl(github.url, sqlite_url, repo=REPOSITORY)
         assert data_requests(github.requests[before:]) == []
-    state = sync_state(database_url)
+    state = sync_state(sqlite_url)
     assert state.run_started_at is None and state.newest_seen == "2029-12-31T00:00:00Z"
 
 
-def test_ctrl_c_while_every_token_waits_keeps_the_waiting_requests(dataset, database_url, tmp_path):
+def test_ctrl_c_while_every_token_waits_keeps_the_waiting_requests(dataset, sqlite_url, tmp_path):
     """A crawl waiting an hour for its budget stops at once on Ctrl-C; the requests that
     waited go back to the JOBDIR queue, and the next run finishes the job."""
     jobdir = tmp_path / "job"
     with FakeGitHub(dataset, tokens={TOKEN: "alice"}, budget=10, window_seconds=3600) as github:
         port = github.port
-        process = start_crawl(github, database_url, "-s", f"JOBDIR={jobdir}")
+        process = start_crawl(github, sqlite_url, "-s", f"JOBDIR={jobdir}")
         wait_for_requests(github, 3, process)
         served = -1
         while served != len(github.requests):  # the crawl now waits for the budget to reset
@@ -283,7 +278,7 @@ def test_ctrl_c_while_every_token_waits_keeps_the_waiting_requests(dataset, data
     assert time.monotonic() - stopped_at < 15
     assert "every GitHub token is resting" in err and "finish reason: shutdown" in err
     with FakeGitHub(dataset, tokens={TOKEN: "alice"}, port=port) as github:
-        rerun = start_crawl(github, database_url, "-s", f"JOBDIR={jobdir}")
+        rerun = start_crawl(github, sqlite_url, "-s", f"JOBDIR={jobdir}")
         _, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err[-3000:]
-    assert_complete(database_url, dataset)
+    assert_complete(sqlite_url, dataset)
