@@ -146,10 +146,24 @@ async def test_an_interrupted_crawl_continues_from_the_database(dataset, sqlite_
 # --- real processes, interrupted ------------------------------------------------------
 
 
+_started: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def no_crawl_left_running():
+    """A failed assertion must not leave a crawl process behind."""
+    yield
+    while _started:
+        process = _started.pop()
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
 def start_crawl(github, sqlite_url, *extra: str) -> subprocess.Popen:
     environment = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GITHUB_TOKENS")}
     environment.update(GITHUB_TOKEN=TOKEN, DATABASE_URL=sqlite_url)
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -170,6 +184,8 @@ def start_crawl(github, sqlite_url, *extra: str) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
     )
+    _started.append(process)
+    return process
 
 
 def wait_for_requests(github, count: int, process: subprocess.Popen, timeout: float = 60) -> None:
