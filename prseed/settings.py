@@ -96,3 +96,4 @@ HTTPCACHE_EXPIRATION_SECS = 0  # entries never expire; re-fetch with -a refresh=
 HTTPCACHE_IGNORE_HTTP_CODES = [401, 403, 429, 500, 502, 503, 504]
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
+LOG_FORMATTER = "prseed.logformatter.QuietLogFormatter"  # no per-item messages above DEBUG
