@@ -193,6 +193,13 @@ class PullRequestComplete:
     pull_request_id: str
 
 
+@dataclass
+class Rows:
+    """The items of one answer, in order, as one item (see prseed.middlewares.rows)."""
+
+    items: list
+
+
 ITEM_CLASSES = (
     Repository,
     Member,

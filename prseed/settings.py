@@ -61,6 +61,11 @@ ADDONS = {
 }
 # Replay the HTTP cache with no network and no token (see the README's "Offline replay").
 PRSEED_OFFLINE = False
+SPIDER_MIDDLEWARES = {
+    # last before the engine: one Rows item per answer (off when FEEDS are set)
+    "prseed.middlewares.rows.RowsMiddleware": 10,
+}
+PRSEED_GROUP_ROWS = True
 ITEM_PIPELINES = {
     "prseed.pipelines.database.DatabasePipeline": 300,
 }

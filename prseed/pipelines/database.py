@@ -49,10 +49,11 @@ class DatabasePipeline:
         self.timer.start(self.flush_seconds, now=False)
 
     def process_item(self, item):
-        if type(item) in TABLE_BY_ITEM or isinstance(item, items.PullRequestComplete):
-            self.batch.add(item, replaces_children=isinstance(item, items.PullRequest))
-            if len(self.batch) >= self.batch_size:
-                self.flush()
+        for row in item.items if isinstance(item, items.Rows) else (item,):
+            if type(row) in TABLE_BY_ITEM or isinstance(row, items.PullRequestComplete):
+                self.batch.add(row, replaces_children=isinstance(row, items.PullRequest))
+        if len(self.batch) >= self.batch_size:
+            self.flush()
         if getattr(item, "BOOKKEEPING", False):
             raise DropItem("sync bookkeeping, written to the database", log_level="DEBUG")
         return item
