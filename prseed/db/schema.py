@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import cached_property
+from operator import attrgetter
 
 from prseed import items
 
@@ -34,13 +36,28 @@ class Table:
     def name(self) -> str:
         return self.item.TABLE
 
-    @property
+    @cached_property
     def columns(self) -> tuple[Column, ...]:
         return tuple(_column(field) for field in dataclasses.fields(self.item))
 
-    @property
+    @cached_property
     def column_names(self) -> tuple[str, ...]:
         return tuple(field.name for field in dataclasses.fields(self.item))
+
+    @cached_property
+    def row_of(self):
+        """item -> its values in column order (called for every row written)."""
+        return _values_of(self.column_names)
+
+    @cached_property
+    def key_of(self):
+        """item -> its natural key."""
+        return _values_of(self.key)
+
+
+def _values_of(names: tuple[str, ...]):
+    getter = attrgetter(*names)
+    return getter if len(names) > 1 else lambda item: (getter(item),)
 
 
 def _column(field: dataclasses.Field) -> Column:
