@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest_twisted
 
-from tests.conftest import ROOT
 from tests.crawling import TOKEN, crawl
 from tests.expected import database_rows, expected_rows
 from tests.fakegithub import FakeGitHub, generate_dataset
+from tests.test_cli import scrapy
 
 REPOSITORY = "acme/widgets"
 
@@ -50,27 +47,15 @@ async def test_replay_rebuilds_the_database_without_network_or_token(tmp_path):
 def test_a_page_missing_from_the_cache_is_an_error_naming_it(tmp_path):
     dataset = generate_dataset({REPOSITORY: 30}, seed=21, big_pr=True)
     cache_dir = tmp_path / "cache"
-    environment = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GITHUB_TOKENS")}
-    common = ["-a", f"repo={REPOSITORY}", "-s", f"HTTPCACHE_DIR={cache_dir}"]
+    common = ["crawl", "prs", "-a", f"repo={REPOSITORY}", "-s", f"HTTPCACHE_DIR={cache_dir}"]
     with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
-        online = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "scrapy",
-                "crawl",
-                "prs",
-                *common,
-                "-s",
-                "HTTPCACHE_ENABLED=1",
-                "-s",
-                f"GITHUB_GRAPHQL_URL={github.url}",
-            ],
-            cwd=ROOT,
-            env={**environment, "GITHUB_TOKEN": TOKEN, "DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}"},
-            capture_output=True,
-            text=True,
-            timeout=120,
+        online = scrapy(
+            *common,
+            "-s",
+            "HTTPCACHE_ENABLED=1",
+            "-s",
+            f"GITHUB_GRAPHQL_URL={github.url}",
+            env={"GITHUB_TOKEN": TOKEN, "DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}"},
         )
         assert online.returncode == 0, online.stderr[-2000:]
         url = github.url
@@ -82,24 +67,13 @@ def test_a_page_missing_from_the_cache_is_an_error_naming_it(tmp_path):
     assert missing
     for entry in missing:
         shutil.rmtree(entry)
-    replay = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "scrapy",
-            "crawl",
-            "prs",
-            *common,
-            "-s",
-            "PRSEED_OFFLINE=1",
-            "-s",
-            f"GITHUB_GRAPHQL_URL={url}",  # the same address, with nothing listening any more
-        ],
-        cwd=ROOT,
-        env={**environment, "DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}"},
-        capture_output=True,
-        text=True,
-        timeout=120,
+    replay = scrapy(  # the same address, with nothing listening any more
+        *common,
+        "-s",
+        "PRSEED_OFFLINE=1",
+        "-s",
+        f"GITHUB_GRAPHQL_URL={url}",
+        env={"DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}"},
     )
     assert replay.returncode == 1, replay.stderr[-3000:]
     lost = [line for line in replay.stderr.splitlines() if "not in the HTTP cache" in line]
