@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from prseed.distributed import default_worker_name, worker_key
+
 
 class OfflineReplay:
     """``-s PRSEED_OFFLINE=1``: rebuild the database from the HTTP cache alone.
@@ -17,3 +19,27 @@ class OfflineReplay:
             settings.set("HTTPCACHE_ENABLED", True, priority="addon")
             settings.set("HTTPCACHE_IGNORE_MISSING", True, priority="addon")
             settings.set("RETRY_ENABLED", False, priority="addon")
+
+
+class DistributedCrawl:
+    """``-s PRSEED_REDIS_URL=redis://…``: this process is one worker of a distributed crawl.
+
+    Scrapy's scheduler and dupefilter become scrapy-redis's, keyed by the worker's name
+    (see :mod:`prseed.distributed` for why a repository's requests stay with one worker),
+    and the queue is dropped when the worker stops: the database carries a stopped crawl.
+    """
+
+    @classmethod
+    def update_settings(cls, settings) -> None:
+        url = settings.get("PRSEED_REDIS_URL")
+        if not url:
+            return
+        if not settings.get("PRSEED_WORKER_NAME"):
+            settings.set("PRSEED_WORKER_NAME", default_worker_name(), priority="project")
+        key = worker_key(settings.get("PRSEED_REDIS_PREFIX"), settings.get("PRSEED_WORKER_NAME"))
+        settings.set("REDIS_URL", url, priority="addon")
+        settings.set("SCHEDULER", "prseed.distributed.RedisScheduler", priority="addon")
+        settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", priority="addon")
+        settings.set("SCHEDULER_QUEUE_KEY", f"{key}:requests", priority="addon")
+        settings.set("SCHEDULER_DUPEFILTER_KEY", f"{key}:dupefilter", priority="addon")
+        settings.set("SCHEDULER_PERSIST", False, priority="addon")

@@ -58,6 +58,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 ADDONS = {
     "prseed.addons.OfflineReplay": 0,
+    "prseed.addons.DistributedCrawl": 0,
 }
 # Replay the HTTP cache with no network and no token (see the README's "Offline replay").
 PRSEED_OFFLINE = False
@@ -86,6 +87,17 @@ REMOTE_CONTROL_ENABLED = False
 # Seconds between progress lines (one per repository; on a terminal, also a live status
 # line on stderr); 0: neither. The summary table at the end is always logged.
 PRSEED_PROGRESS_INTERVAL = 10
+
+# --- Scale out (see the README's "Scale out") ----------------------------------
+# redis://HOST:PORT/DB: this process is a worker. Workers share one queue of repositories
+# (fed by `scrapy enqueue`) and the tokens' budgets; scrapy-redis's scheduler holds each
+# worker's requests. None (default): one process crawls the -a repositories.
+PRSEED_REDIS_URL = os.environ.get("PRSEED_REDIS_URL")
+PRSEED_REDIS_PREFIX = "prseed"  # every Redis key prseed uses starts with this and a colon
+PRSEED_WORKER_NAME = None  # None: HOSTNAME-PID
+PRSEED_WORKER_REPOSITORIES = 1  # unfinished repositories a worker holds at once
+PRSEED_WORKER_TTL = 30  # seconds without a heartbeat before a worker's repositories are taken over
+PRSEED_WORKER_IDLE_EXIT = 0  # seconds a worker waits for new work once none is left ("inf": forever)
 
 # --- JSON-RPC web service (see the README's "Live monitoring and control") ----
 # scrapy-jsonrpc's settings; a fixed list of methods on POST /crawler, no attribute walking.

@@ -49,3 +49,21 @@ def database_url(request, tmp_path):
         return f"sqlite:///{tmp_path / 'prseed.sqlite3'}"
     cluster = request.getfixturevalue("postgres_cluster")
     return cluster.create_database(f"prseed_test_{next(_databases)}")
+
+
+@pytest.fixture(scope="session")
+def redis_instance():
+    from tests.redis import redis_server_or_skip
+
+    server = redis_server_or_skip()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_instance):
+    """The tests' Redis server, emptied for each test."""
+    import redis
+
+    redis.Redis.from_url(redis_instance.url).flushall()
+    return redis_instance.url

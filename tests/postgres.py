@@ -133,7 +133,7 @@ def find_pg_bin() -> Path:
 # ---------------------------------------------------------------------------
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -361,7 +361,7 @@ class PostgresCluster:
 
         last_error = ""
         for _ in range(attempts):
-            port = _free_port()
+            port = free_port()
             self._write_config(port)
             os.chown(self.datadir / "postgresql.auto.conf", uid, gid)
             result = self._run(

@@ -30,6 +30,7 @@ from tests.conftest import ROOT
 from tests.crawling import TOKEN, crawl
 from tests.expected import database_rows, expected_rows
 from tests.fakegithub import FakeGitHub, generate_dataset
+from tests.postgres import free_port
 
 REPOSITORY = "acme/widgets"
 SECRET = "rpc-secret-9f8e7d6c5b4a"
@@ -53,12 +54,6 @@ def no_secret_or_token_in_logs(caplog):
     yield
     assert SECRET not in caplog.text
     assert TOKEN not in caplog.text
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --- HTTP without blocking the reactor (urllib in a thread) -------------------------------------

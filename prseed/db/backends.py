@@ -73,6 +73,7 @@ class Database:
 
     dialect: Dialect
     errors: tuple[type[Exception], ...]
+    schema_lock: str | None = None  # makes workers starting together create the schema one by one
 
     def __init__(self, connection, description: str) -> None:
         self.connection = connection
@@ -80,6 +81,8 @@ class Database:
 
     def create_schema(self) -> None:
         with self.transaction() as cursor:
+            if self.schema_lock:
+                cursor.execute(self.schema_lock)
             for statement in create_statements(self.dialect):
                 cursor.execute(statement)
             cursor.execute("SELECT version FROM prseed_schema")
@@ -195,6 +198,8 @@ class SQLiteDatabase(Database):
 
 class PostgreSQLDatabase(Database):
     dialect = POSTGRESQL
+    # CREATE TABLE IF NOT EXISTS races with itself in PostgreSQL; a lock held to commit does not
+    schema_lock = "SELECT pg_advisory_xact_lock(7370726565640001)"
 
     def __init__(self, connection, description: str) -> None:
         import psycopg2

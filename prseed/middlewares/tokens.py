@@ -13,6 +13,7 @@ from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
+from prseed.distributed import SharedTokenPool, redis_server
 from prseed.graphql.queries import TOKEN_CHECK_QUERY
 from prseed.ratelimit import TokenPool, TokenState, Wait
 from prseed.tokens import load_tokens
@@ -69,6 +70,8 @@ class TokenPoolMiddleware:
       ``PRSEED_POINTS_PER_MINUTE`` points per token per minute (GitHub's secondary limit is 2,000).
     * A secondary limit rests the token for ``Retry-After`` seconds; a primary limit rests it
       until the budget resets; the request goes to another token or waits for one.
+    * With ``PRSEED_REDIS_URL``, budgets, rests and pacing are shared with the other workers
+      through Redis (:class:`prseed.distributed.SharedTokenPool`).
     * Waits are non-blocking sleeps; with ``PRSEED_RATELIMIT_WAIT = False`` an exhausted budget
       stops the crawl instead, saying when it resets.
 
@@ -82,11 +85,15 @@ class TokenPoolMiddleware:
         self.stats = crawler.stats
         self.endpoint = settings.get("GITHUB_GRAPHQL_URL")
         self.wait_enabled = settings.getbool("PRSEED_RATELIMIT_WAIT")
-        self.pool = TokenPool(
-            tokens,
-            max_in_flight=settings.getint("GITHUB_MAX_CONCURRENT_PER_TOKEN"),
-            points_per_minute=settings.getint("PRSEED_POINTS_PER_MINUTE"),
-        )
+        limits = {
+            "max_in_flight": settings.getint("GITHUB_MAX_CONCURRENT_PER_TOKEN"),
+            "points_per_minute": settings.getint("PRSEED_POINTS_PER_MINUTE"),
+        }
+        if settings.get("PRSEED_REDIS_URL"):  # workers of a distributed crawl share budgets
+            prefix = settings.get("PRSEED_REDIS_PREFIX")
+            self.pool = SharedTokenPool(tokens, redis_server(settings), prefix, **limits)
+        else:
+            self.pool = TokenPool(tokens, **limits)
         self.all_tokens = list(self.pool.tokens)  # meta names a token by its index here
         self.waiters: list[Deferred] = []
         self.wait_started: float | None = None

@@ -8,7 +8,7 @@ import time
 from scrapy.exceptions import DropItem
 from twisted.internet import task
 
-from prseed import items
+from prseed import items, signals
 from prseed.db import Batch, open_database
 from prseed.db.schema import TABLE_BY_ITEM, TABLES
 
@@ -24,6 +24,7 @@ class DatabasePipeline:
 
     def __init__(self, crawler) -> None:
         settings = crawler.settings
+        self.signals = crawler.signals
         self.stats = crawler.stats
         self.database_url = settings.get("DATABASE_URL")
         self.batch_size = settings.getint("PRSEED_DB_BATCH_SIZE")
@@ -36,6 +37,7 @@ class DatabasePipeline:
         )
         self.database = None
         self.batch = Batch()
+        self.synced: list[str] = []  # repositories whose completed sync is in the batch
         self.last_flush = time.monotonic()
         self.timer = task.LoopingCall(self.flush_if_due)
 
@@ -52,6 +54,8 @@ class DatabasePipeline:
         for row in item.items if isinstance(item, items.Rows) else (item,):
             if type(row) in TABLE_BY_ITEM or isinstance(row, items.PullRequestComplete):
                 self.batch.add(row, replaces_children=isinstance(row, items.PullRequest))
+            if isinstance(row, items.SyncState) and row.run_started_at is None:
+                self.synced.append(row.repository)
         if len(self.batch) >= self.batch_size:
             self.flush()
         if getattr(item, "BOOKKEEPING", False):
@@ -67,7 +71,10 @@ class DatabasePipeline:
         if not len(self.batch):
             return
         batch, self.batch = self.batch, Batch()
+        synced, self.synced = self.synced, []
         rejected = self.database.write(batch, self.replaced_tables)
+        if synced:
+            self.signals.send_catch_log(signals.repositories_synced, repositories=synced)
         for row in rejected:
             logger.error("database rejected a %s", row.describe())
         self.stats.inc_value("prseed/db/rejected_rows", len(rejected))

@@ -44,7 +44,7 @@ def repository(value: str, argument: str = "-a repo") -> str:
     return value
 
 
-def _repositories(arguments: dict, projects) -> tuple[tuple[str, ...], dict]:
+def repositories_of(arguments: dict, projects) -> tuple[tuple[str, ...], dict]:
     """The repositories to crawl and the limits their preset sets."""
     given = [name for name in ("repo", "repos", "project") if arguments.get(name)]
     if not given:
@@ -98,18 +98,30 @@ def _flag(name: str, value: str | None) -> bool:
     return FLAG_VALUES[str(value).strip().lower()]
 
 
-def parse_arguments(projects: dict | None = None, today: date | None = None, **arguments: str) -> CrawlPlan:
+def parse_arguments(
+    projects: dict | None = None, today: date | None = None, worker: bool = False, **arguments: str
+) -> CrawlPlan:
     """Check the spider arguments and turn them into a :class:`CrawlPlan`.
 
     ``days_back`` is resolved to a date here, once, so every request of the run
-    (and of a resumed run on the same day) has the same body.
+    (and of a resumed run on the same day) has the same body. A ``worker`` of a
+    distributed crawl takes its repositories from Redis, so it is given none.
     """
     unknown = sorted(set(arguments) - set(KNOWN) - set(IGNORED))
     if unknown:
         raise ConfigError(
             f"unknown spider argument -a {unknown[0]}=…: prseed knows -a " + ", -a ".join(KNOWN)
         )
-    repositories, limits = _repositories(arguments, projects)
+    if worker:
+        given = next((name for name in ("repo", "repos", "project") if arguments.get(name)), None)
+        if given is not None:
+            raise ConfigError(
+                f"-a {given} with PRSEED_REDIS_URL: a worker takes its repositories from Redis; "
+                "queue them with scrapy enqueue OWNER/NAME (or scrapy enqueue -a project=NAME)"
+            )
+        repositories, limits = (), {}
+    else:
+        repositories, limits = repositories_of(arguments, projects)
     if arguments.get("since") or arguments.get("days_back"):  # the command line's window wins whole
         limits = {key: value for key, value in limits.items() if key not in ("since", "days_back")}
     arguments = {**limits, **{key: value for key, value in arguments.items() if value}}

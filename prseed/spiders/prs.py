@@ -22,6 +22,7 @@ from scrapy.http import JsonRequest, Request
 
 from prseed import items
 from prseed.db import open_database
+from prseed.distributed import Worker, check_redis
 from prseed.exceptions import ConfigError
 from prseed.graphql import records
 from prseed.graphql.queries import (
@@ -150,7 +151,17 @@ class PullRequestsSpider(scrapy.Spider):
     @staticmethod
     def check(settings, arguments: dict) -> dict:
         """Check spider arguments and the spider's settings; return what the spider needs."""
-        plan = parse_arguments(load_projects(settings.get("PRSEED_PROJECTS_FILE")), **arguments)
+        worker = bool(settings.get("PRSEED_REDIS_URL"))
+        plan = parse_arguments(
+            load_projects(settings.get("PRSEED_PROJECTS_FILE")), worker=worker, **arguments
+        )
+        if worker:
+            if settings.get("JOBDIR"):
+                raise ConfigError(
+                    "JOBDIR and PRSEED_REDIS_URL both set: a worker keeps no JOBDIR (Redis and the "
+                    "database carry a stopped crawl); drop -s JOBDIR"
+                )
+            check_redis(settings)
         page_size = settings.getint("PRSEED_PAGE_SIZE")
         min_page_size = settings.getint("PRSEED_MIN_PAGE_SIZE")
         if not 1 <= min_page_size <= page_size <= 100:
@@ -176,6 +187,7 @@ class PullRequestsSpider(scrapy.Spider):
         for name, value in cls.check(settings, kwargs).items():
             setattr(spider, name, value)
         spider.database_url = settings.get("DATABASE_URL")
+        spider.worker = Worker.from_crawler(crawler) if settings.get("PRSEED_REDIS_URL") else None
         spider.syncing = settings.getdict("ITEM_PIPELINES").get(DATABASE_PIPELINE) is not None
         spider.overlap = settings.getfloat("PRSEED_SYNC_OVERLAP_SECONDS")
         spider.page_sizes = {}  # repository -> page size now, after GitHub said a page was too heavy
@@ -190,21 +202,33 @@ class PullRequestsSpider(scrapy.Spider):
     # --- starting or resuming each repository's crawl -----------------------------------
 
     async def start(self):
+        if self.worker is not None:
+            while (repository := await self.worker.next_repository(self.unfinished)) is not None:
+                for output in self.begin_all([repository]):
+                    yield output
+            return
         state = getattr(self, "state", None)  # JOBDIR's spider state, when there is a JOBDIR
         if state is not None:
             self.runs = state.setdefault("runs", self.runs)
             for repository in self.runs:
                 logger.info("%s: resuming from JOBDIR's request queue", repository)
+        for output in self.begin_all([name for name in self.plan.repositories if name not in self.runs]):
+            yield output
+
+    def begin_all(self, repositories: list[str]):
+        """The first requests of each repository's crawl, after asking the database where it stands."""
         database = open_database(self.database_url) if self.syncing else None
         try:
-            for repository in self.plan.repositories:
-                if repository not in self.runs:
-                    saved = database.sync_state(repository) if database else None
-                    for output in self.begin(repository, saved, database):
-                        yield output
+            for repository in repositories:
+                saved = database.sync_state(repository) if database else None
+                yield from self.begin(repository, saved, database)
         finally:
             if database is not None:
                 database.close()
+
+    def unfinished(self) -> int:
+        """Repositories this process is still crawling."""
+        return sum(not run.finished and not run.failed for run in self.runs.values())
 
     def begin(self, repository: str, saved: items.SyncState | None, database):
         """The first requests of a repository's crawl: a new one, or the one the database

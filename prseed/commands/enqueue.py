@@ -1,0 +1,84 @@
+"""``scrapy enqueue``: feed repositories to the workers of a distributed crawl."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from prseed.cli import PrseedCommand
+from prseed.distributed import RepositoryQueue, check_redis, redis_server, safe_url
+from prseed.exceptions import ConfigError
+from prseed.projects import load_projects
+from prseed.spiders.arguments import repositories_of
+from prseed.spiders.arguments import repository as checked_repository
+from prseed.tables import aligned
+
+if TYPE_CHECKING:
+    import argparse
+
+
+class Command(PrseedCommand):
+    def syntax(self) -> str:
+        return "[OWNER/NAME ...] [--project NAME] [--list]"
+
+    def short_desc(self) -> str:
+        return "Queue repositories for the workers of a distributed crawl (PRSEED_REDIS_URL)"
+
+    def long_desc(self) -> str:
+        return (
+            "Add repositories to the shared queue in Redis that workers (scrapy crawl prs "
+            "-s PRSEED_REDIS_URL=...) take them from, one at a time. A repository already "
+            "queued or being crawled is not queued twice. --list shows the queue and who "
+            "crawls what."
+        )
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument("--project", metavar="NAME", help="queue the repositories of a preset")
+        parser.add_argument("--list", action="store_true", help="show the queue and the active repositories")
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        assert self.settings is not None
+        if not self.settings.get("PRSEED_REDIS_URL"):
+            self.fail("PRSEED_REDIS_URL is not set: add -s PRSEED_REDIS_URL=redis://HOST:6379/0")
+            return
+        try:
+            repositories = self.repositories(args, opts)
+            check_redis(self.settings)
+        except ConfigError as exc:
+            self.fail(str(exc))
+            return
+        queue = RepositoryQueue(redis_server(self.settings), self.settings.get("PRSEED_REDIS_PREFIX"))
+        if repositories:
+            added = queue.enqueue(list(repositories))
+            skipped = len(repositories) - added
+            print(
+                f"queued {added} repositories on {safe_url(self.settings.get('PRSEED_REDIS_URL'))}"
+                + (f" ({skipped} already queued or being crawled)" if skipped else "")
+                + f"; {len(queue.waiting())} waiting for a worker"
+            )
+        if opts.list:
+            self.show(queue)
+
+    def repositories(self, args: list[str], opts: argparse.Namespace) -> tuple[str, ...]:
+        """The repositories named on the command line, or the preset's."""
+        if args and opts.project:
+            raise ConfigError("repositories and --project both given: use one of them")
+        if opts.project:
+            projects = load_projects(self.settings.get("PRSEED_PROJECTS_FILE"))
+            return repositories_of({"project": opts.project}, projects)[0]
+        if not args and not opts.list:
+            raise ConfigError("no repository given: scrapy enqueue OWNER/NAME [...] or --project NAME")
+        return tuple(dict.fromkeys(checked_repository(name, "repository") for name in args))
+
+    @staticmethod
+    def show(queue: RepositoryQueue) -> None:
+        rows = [["repository", "state", "worker"]]
+        for repository, worker in sorted(queue.active().items()):
+            state = "crawling" if queue.alive(worker) else "orphaned (worker gone; next idle worker takes it)"
+            rows.append([repository, state, worker])
+        rows.extend([repository, "queued", "-"] for repository in queue.waiting())
+        if len(rows) == 1:
+            print("no repository queued or being crawled")
+            return
+        for line in aligned(rows, left={0, 1, 2}):
+            print(line)

@@ -1,0 +1,374 @@
+"""Distributed crawling: workers sharing one Redis queue of repositories and the tokens'
+budgets, writing to one PostgreSQL database (README: "Scale out")."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from importlib.metadata import version
+
+import pytest
+import redis
+from scrapy import Spider
+from scrapy.http import JsonRequest
+from scrapy.settings import Settings
+from scrapy.utils.test import get_crawler
+from scrapy_redis.scheduler import Scheduler
+
+from prseed.addons import DistributedCrawl
+from prseed.distributed import RedisScheduler, RepositoryQueue, SharedTokenPool, worker_key
+from prseed.exceptions import ConfigError
+from prseed.spiders.prs import PullRequestsSpider
+from tests.conftest import ROOT
+from tests.expected import database_rows, expected_rows
+from tests.fakegithub import FakeGitHub, generate_dataset
+from tests.test_cli import scrapy
+from tests.test_ratelimit_crawl import IN_FLIGHT_SLACK
+
+REPOSITORIES = [f"acme/repo-{index}" for index in range(6)]
+TOKENS = {"dist-token-aaaa1111": "alice", "dist-token-bbbb2222": "bob"}
+REST_SECONDS = 3  # the fake server's Retry-After
+
+
+def client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url)
+
+
+# --- the shared queue of repositories -----------------------------------------------------
+
+
+def test_a_repository_is_queued_once_and_taken_by_one_worker(redis_url):
+    queue = RepositoryQueue(client(redis_url), "prseed")
+    assert queue.enqueue(["a/one", "a/two", "a/one"]) == 2
+    queue.heartbeat("w1", 30)
+    queue.heartbeat("w2", 30)
+    assert queue.take("w1") == ("a/one", None)
+    assert queue.enqueue(["a/one"]) == 0  # being crawled: not queued again
+    assert queue.take("w2") == ("a/two", None)
+    assert queue.take("w2") is None  # a/one's worker is alive
+    assert queue.active() == {"a/one": "w1", "a/two": "w2"}
+
+
+def test_a_dead_workers_repository_is_taken_over_once_its_heartbeat_expires(redis_url):
+    server = client(redis_url)
+    queue = RepositoryQueue(server, "prseed")
+    queue.enqueue(["a/one"])
+    queue.heartbeat("w1", 0.3)
+    queue.heartbeat("w2", 30)
+    assert queue.take("w1") == ("a/one", None)
+    server.zadd(f"{worker_key('prseed', 'w1')}:requests", {b"a request": 0})
+    assert queue.take("w2") is None
+    time.sleep(0.4)
+    assert queue.take("w2") == ("a/one", "w1")
+    queue.forget_worker("w1")
+    assert not server.exists(f"{worker_key('prseed', 'w1')}:requests")
+    assert queue.heartbeat("w1", 30) == set()  # w1 comes back: a/one is no longer its own
+
+
+def test_only_the_owner_releases_and_a_requeued_repository_goes_first(redis_url):
+    queue = RepositoryQueue(client(redis_url), "prseed")
+    queue.enqueue(["a/one", "a/two"])
+    queue.heartbeat("w1", 30)
+    queue.take("w1")
+    assert not queue.release("a/one", "w2")
+    assert queue.release("a/one", "w1", requeue=True)
+    assert queue.waiting() == ["a/one", "a/two"]
+    assert queue.active() == {}
+
+
+# --- token budgets shared between workers -------------------------------------------------
+
+
+def pools(redis_url, clock, **limits):
+    return [
+        SharedTokenPool(list(TOKENS), client(redis_url), "prseed", clock=lambda: clock[0], **limits)
+        for _ in range(2)
+    ]
+
+
+def test_a_rest_taken_by_one_worker_holds_for_the_other(redis_url):
+    clock = [1000.0]
+    first, second = pools(redis_url, clock, max_in_flight=1)
+    first.rest_secondary(first.tokens[0], 30)
+    assert second.acquire() is second.tokens[1]
+    assert second.acquire() is None
+    assert second.tokens[0].resting_until == 1030.0
+    clock[0] = 1030.0
+    assert second.acquire() is second.tokens[0]
+
+
+def test_pacing_counts_the_points_of_every_worker(redis_url):
+    clock = [1000.0]
+    first, second = pools(redis_url, clock, points_per_minute=10, max_in_flight=10)
+    for pool in (first, second):
+        for state in pool.tokens:
+            pool.record_cost(state, 6)  # 12 points a token in all: over 10
+    assert first.acquire() is None and second.acquire() is None
+    wait = second.next_wait()
+    assert wait.reason == "pacing" and wait.until == 1060.0
+    clock[0] = 1060.5
+    assert first.acquire() is not None
+
+
+def test_budgets_follow_githubs_latest_word_across_workers(redis_url):
+    clock = [1000.0]
+    first, second = pools(redis_url, clock)
+    first.record_budget(first.tokens[0], 100, 5000.0, 5000)
+    second.record_budget(second.tokens[0], 300, 5000.5, 5000)  # an older answer, arriving late
+    first.pull()
+    assert (first.tokens[0].remaining, first.tokens[0].reset_at) == (100, 5000.5)
+    second.record_budget(second.tokens[0], 4990, 8600.0)  # the budget was reset
+    first.pull()
+    assert (first.tokens[0].remaining, first.tokens[0].limit) == (4990, 5000)
+    first.rest_until_reset(first.tokens[0], 9000.0)
+    second.pull()
+    assert second.tokens[0].remaining == 0 and second.tokens[0].budget_exhausted(clock[0])
+
+
+def test_no_token_reaches_redis(redis_url):
+    clock = [1000.0]
+    first, _ = pools(redis_url, clock)
+    state = first.acquire()
+    first.record_cost(state, 3)
+    first.record_budget(state, 10, 2000.0, 5000)
+    first.rest_secondary(state, 5)
+    server = client(redis_url)
+    dump = b"".join(key + json.dumps(str(server.dump(key))).encode() for key in server.keys("*"))
+    assert dump and all(token.encode() not in dump for token in TOKENS)
+
+
+# --- scrapy-redis, pinned: the behaviour prseed relies on ---------------------------------
+
+
+def test_scrapy_redis_is_the_pinned_version():
+    assert version("scrapy-redis") == "0.9.1"
+
+
+def test_scrapy_redis_scheduler_keeps_a_workers_requests_in_redis(redis_url):
+    settings = Settings({"PRSEED_REDIS_URL": redis_url, "PRSEED_REDIS_PREFIX": "prseed"})
+    settings.set("PRSEED_WORKER_NAME", "w1")
+    DistributedCrawl.update_settings(settings)
+    crawler = get_crawler(Spider, settings_dict=settings.copy_to_dict())
+    crawler.spider = spider = Spider.from_crawler(crawler, name="prs")
+    assert crawler.settings.get("SCHEDULER") == "prseed.distributed.RedisScheduler"
+    scheduler = RedisScheduler.from_crawler(crawler)
+    assert isinstance(scheduler, Scheduler)
+    scheduler.open(spider)
+    bodies = [{"query": "q", "variables": {"after": cursor}} for cursor in ("a", "b")]
+    requests = [JsonRequest("http://x/graphql", data=body, dont_filter=True) for body in bodies]
+    requests.append(
+        JsonRequest("http://x/graphql", data={"query": "follow-up"}, priority=10, cb_kwargs={"n": 1})
+    )
+    for request in requests:
+        assert scheduler.enqueue_request(request)
+    # the dupefilter's own fingerprint tells POST bodies apart
+    assert not scheduler.df.request_seen(JsonRequest("http://x/graphql", data={"query": "other"}))
+    assert client(redis_url).zcard(b"prseed:worker:w1:requests") == 3
+    first = scheduler.next_request()
+    assert json.loads(first.body)["query"] == "follow-up" and first.cb_kwargs == {"n": 1}
+    popped = [json.loads(scheduler.next_request().body) for _ in range(2)]
+    assert sorted(popped, key=str) == sorted(bodies, key=str)
+    assert crawler.stats.get_value("scheduler/enqueued/redis") == 3
+    scheduler.close("finished")
+    assert not client(redis_url).exists(b"prseed:worker:w1:requests")
+
+
+# --- checks before a worker starts --------------------------------------------------------
+
+
+def worker_settings(redis_url: str, **overrides) -> Settings:
+    settings = Settings()
+    settings.setmodule("prseed.settings", priority="project")
+    settings.update({"PRSEED_REDIS_URL": redis_url, **overrides}, priority="cmdline")
+    return settings
+
+
+def test_a_worker_is_given_no_repository(redis_url):
+    with pytest.raises(ConfigError, match="takes its repositories from Redis.*scrapy enqueue"):
+        PullRequestsSpider.check(worker_settings(redis_url), {"repo": "acme/widgets"})
+    assert PullRequestsSpider.check(worker_settings(redis_url), {"days_back": "3"})["plan"].repositories == ()
+
+
+def test_a_worker_keeps_no_jobdir(redis_url, tmp_path):
+    with pytest.raises(ConfigError, match="drop -s JOBDIR"):
+        PullRequestsSpider.check(worker_settings(redis_url, JOBDIR=str(tmp_path)), {})
+
+
+def test_an_unreachable_redis_is_one_line_naming_the_fix():
+    from tests.postgres import free_port
+
+    url = f"redis://:secret@127.0.0.1:{free_port()}/0"
+    with pytest.raises(ConfigError, match="cannot reach Redis at redis://:\\*\\*\\*@127.0.0.1") as caught:
+        PullRequestsSpider.check(worker_settings(url), {})
+    assert "secret" not in str(caught.value)
+
+
+def test_enqueue_command(redis_url):
+    env = {"PRSEED_REDIS_URL": redis_url}
+    done = scrapy("enqueue", "acme/one", "https://github.com/acme/two", "acme/one", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "queued 2 repositories" in done.stdout and "2 waiting for a worker" in done.stdout
+    again = scrapy("enqueue", "acme/one", "--list", env=env)
+    assert "queued 0 repositories" in again.stdout and "(1 already queued or being crawled)" in again.stdout
+    assert "acme/one" in again.stdout and "queued" in again.stdout
+    project = scrapy("enqueue", "--project", "antiwork", env=env)
+    assert (
+        project.returncode == 0
+        and "antiwork/gumroad" in RepositoryQueue(client(redis_url), "prseed").waiting()
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "env", "message"),
+    [
+        (["acme/one"], {}, "PRSEED_REDIS_URL is not set"),
+        (["not a repo"], None, "is not a repository"),
+        ([], None, "no repository given"),
+        (["--project", "nope"], None, "unknown project 'nope'"),
+    ],
+)
+def test_enqueue_mistakes_are_one_line_and_exit_2(redis_url, arguments, env, message):
+    done = scrapy("enqueue", *arguments, env={"PRSEED_REDIS_URL": redis_url} if env is None else env)
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("prseed: error:") and message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+# --- workers crawling together ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return generate_dataset({name: 40 for name in REPOSITORIES}, seed=21, big_pr=True)
+
+
+@pytest.fixture
+def github(dataset):
+    with FakeGitHub(dataset, tokens=TOKENS, latency=0.05, secondary_retry_after=REST_SECONDS) as server:
+        yield server
+
+
+@pytest.fixture
+def shared_database(postgres_cluster):
+    return postgres_cluster.create_database(f"prseed_distributed_{time.monotonic_ns()}")
+
+
+def start_worker(github, redis_url, database_url, name, *extra):
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith(("GITHUB_", "DATABASE"))
+    }
+    environment["GITHUB_TOKENS"] = ",".join(TOKENS)
+    command = [sys.executable, "-m", "scrapy", "crawl", "prs"]
+    for setting in (
+        f"GITHUB_GRAPHQL_URL={github.url}",
+        f"DATABASE_URL={database_url}",
+        f"PRSEED_REDIS_URL={redis_url}",
+        f"PRSEED_WORKER_NAME={name}",
+        "PRSEED_WORKER_TTL=2",
+        "RETRY_BACKOFF_BASE=0.05",
+        *extra,
+    ):
+        command += ["-s", setting]
+    return subprocess.Popen(command, cwd=ROOT, env=environment, stderr=subprocess.PIPE, text=True)
+
+
+def wait_until(condition, processes, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        for process in processes:
+            assert process.poll() is None, process.stderr.read()[-3000:]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def taken_by(stderr: str, name: str) -> list[str]:
+    marker = f"worker {name}: took "
+    return [line.split(marker)[1].split()[0] for line in stderr.splitlines() if marker in line]
+
+
+def data_requests(github):
+    return [record for record in github.requests if record.operation != "TokenCheck"]
+
+
+def test_two_workers_share_the_queue_and_the_token_rests(github, dataset, redis_url, shared_database):
+    queue = RepositoryQueue(client(redis_url), "prseed")
+    queue.enqueue(REPOSITORIES)
+    # small pages: each repository is a chain of 8 pages, so both workers are busy throughout the rest
+    workers = [
+        start_worker(github, redis_url, shared_database, name, "PRSEED_PAGE_SIZE=5") for name in ("w1", "w2")
+    ]
+    # mid-crawl, both workers busy: whichever token the next request uses must rest for both
+    wait_until(lambda: len(set(queue.active().values())) == 2 and len(data_requests(github)) >= 20, workers)
+    github.inject("secondary", 1)  # one token rests: neither worker may use it meanwhile
+    errors = [worker.communicate(timeout=300)[1] for worker in workers]
+    for worker, stderr in zip(workers, errors, strict=True):
+        assert worker.returncode == 0, stderr[-3000:]
+    taken = {name: taken_by(stderr, name) for name, stderr in zip(("w1", "w2"), errors, strict=True)}
+    assert taken["w1"] and taken["w2"], taken
+    assert sorted(taken["w1"] + taken["w2"]) == REPOSITORIES
+    assert database_rows(shared_database) == expected_rows(dataset, REPOSITORIES)
+    hit = next(record for record in github.requests if record.status == 403)
+    # Only a request already on its way when the 403 reached its worker may meet the rest;
+    # after that, neither worker sends with the token until the rest is over.
+    early = [record for record in github.requests if record.early]
+    assert all(record.time < hit.end_time + IN_FLIGHT_SLACK for record in early), early
+    rest = (hit.end_time + IN_FLIGHT_SLACK, hit.end_time + REST_SECONDS - 0.05)
+    resting = [
+        record for record in github.requests if record.token == hit.token and rest[0] < record.time < rest[1]
+    ]
+    assert not resting, "a request used a resting token"
+    pages = [
+        json.dumps([r.operation, r.variables], sort_keys=True)
+        for r in data_requests(github)
+        if r.status == 200
+    ]
+    assert len(pages) == len(set(pages)), "a page was fetched twice"
+    assert queue.waiting() == [] and queue.active() == {}
+    assert not client(redis_url).keys("prseed:worker:*")
+
+
+def test_a_worker_killed_mid_way_leaves_its_repository_to_the_other(
+    github, dataset, redis_url, shared_database
+):
+    queue = RepositoryQueue(client(redis_url), "prseed")
+    queue.enqueue(REPOSITORIES[:1])
+    doomed = start_worker(github, redis_url, shared_database, "doomed")
+    wait_until(lambda: len(data_requests(github)) >= 6, [doomed])
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(timeout=30)
+    queue.enqueue(REPOSITORIES[1:])
+    survivor = start_worker(github, redis_url, shared_database, "survivor")
+    _, stderr = survivor.communicate(timeout=300)
+    assert survivor.returncode == 0, stderr[-3000:]
+    assert f"took over {REPOSITORIES[0]} from worker doomed" in stderr
+    assert database_rows(shared_database) == expected_rows(dataset, REPOSITORIES)
+    assert queue.active() == {} and not client(redis_url).keys("prseed:worker:doomed*")
+
+
+def test_a_stopped_worker_puts_its_repository_back(github, dataset, redis_url, shared_database):
+    queue = RepositoryQueue(client(redis_url), "prseed")
+    queue.enqueue(REPOSITORIES[:2])
+    worker = start_worker(github, redis_url, shared_database, "w1")
+    wait_until(lambda: len(data_requests(github)) >= 6, [worker])
+    worker.send_signal(signal.SIGINT)
+    _, stderr = worker.communicate(timeout=120)
+    assert "goes back to the queue" in stderr
+    assert REPOSITORIES[0] in queue.waiting() and queue.active() == {}
+    rerun = start_worker(github, redis_url, shared_database, "w2")
+    _, stderr = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, stderr[-3000:]
+    assert database_rows(shared_database) == expected_rows(dataset, REPOSITORIES[:2])
+
+
+def test_workers_starting_together_create_the_schema_once(shared_database):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from prseed.db import open_database
+
+    with ThreadPoolExecutor(6) as pool:
+        for database in pool.map(lambda _: open_database(shared_database), range(6)):
+            database.close()
