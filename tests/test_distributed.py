@@ -183,8 +183,18 @@ def test_scrapy_redis_scheduler_keeps_a_workers_requests_in_redis(redis_url):
 def worker_settings(redis_url: str, **overrides) -> Settings:
     settings = Settings()
     settings.setmodule("prseed.settings", priority="project")
-    settings.update({"PRSEED_REDIS_URL": redis_url, **overrides}, priority="cmdline")
+    overrides = {
+        "PRSEED_REDIS_URL": redis_url,
+        "DATABASE_URL": "postgresql://db.internal/prseed",
+        **overrides,
+    }
+    settings.update(overrides, priority="cmdline")
     return settings
+
+
+def test_workers_need_a_shared_database(redis_url):
+    with pytest.raises(ConfigError, match="set DATABASE_URL=postgresql://"):
+        PullRequestsSpider.check(worker_settings(redis_url, DATABASE_URL="sqlite:///prseed.sqlite3"), {})
 
 
 def test_a_worker_is_given_no_repository(redis_url):

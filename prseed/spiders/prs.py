@@ -161,6 +161,11 @@ class PullRequestsSpider(scrapy.Spider):
                     "JOBDIR and PRSEED_REDIS_URL both set: a worker keeps no JOBDIR (Redis and the "
                     "database carry a stopped crawl); drop -s JOBDIR"
                 )
+            if str(settings.get("DATABASE_URL")).startswith("sqlite"):
+                raise ConfigError(
+                    "PRSEED_REDIS_URL with a SQLite DATABASE_URL: workers need one database they all "
+                    "reach; set DATABASE_URL=postgresql://user:password@host/dbname"
+                )
             check_redis(settings)
         page_size = settings.getint("PRSEED_PAGE_SIZE")
         min_page_size = settings.getint("PRSEED_MIN_PAGE_SIZE")
