@@ -29,10 +29,11 @@ from collections import deque
 from urllib.parse import urlsplit, urlunsplit
 
 from scrapy import signals
-from scrapy.utils.asyncio import create_looping_call, sleep
+from scrapy.utils.asyncio import create_looping_call
 from scrapy_redis.scheduler import Scheduler
 
 from prseed import signals as prseed_signals
+from prseed.alarm import Alarm
 from prseed.exceptions import ConfigError
 from prseed.ratelimit import PACING_WINDOW, TokenPool, TokenState
 
@@ -242,6 +243,7 @@ class Worker:
         self.idle_exit = settings.getfloat("PRSEED_WORKER_IDLE_EXIT")
         self.poll = min(1.0, self.ttl / 3)
         self.held: set[str] = set()
+        self.room = Alarm()  # rung when one of this worker's repositories finishes or fails
         self.heart = create_looping_call(self.beat)
         crawler.signals.connect(self.opened, signal=signals.spider_opened)
         crawler.signals.connect(self.closed, signal=signals.spider_closed)
@@ -274,7 +276,7 @@ class Worker:
                     if time.monotonic() - idle_since >= self.idle_exit:
                         logger.info("worker %s: no repository left to crawl", self.name)
                         return None
-            await sleep(self.poll)
+            await self.room.sleep(self.poll)
         return None
 
     def took(self, repository: str, previous: str | None) -> str:

@@ -9,10 +9,9 @@ from datetime import UTC, datetime
 from scrapy import signals
 from scrapy.exceptions import CloseSpider, IgnoreRequest, NotConfigured
 from scrapy.http import JsonRequest
-from scrapy.utils.asyncio import call_later
-from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
-from twisted.internet.defer import Deferred
+from scrapy.utils.defer import deferred_from_coro
 
+from prseed.alarm import Alarm
 from prseed.distributed import SharedTokenPool, redis_server
 from prseed.graphql.queries import TOKEN_CHECK_QUERY
 from prseed.ratelimit import TokenPool, TokenState, Wait
@@ -95,7 +94,7 @@ class TokenPoolMiddleware:
         else:
             self.pool = TokenPool(tokens, **limits)
         self.all_tokens = list(self.pool.tokens)  # meta names a token by its index here
-        self.waiters: list[Deferred] = []
+        self.token_released = Alarm()  # waiting requests sleep on it
         self.wait_started: float | None = None
         self.last_countdown = 0.0
         self.stopping = False
@@ -244,27 +243,7 @@ class TokenPoolMiddleware:
                     raise IgnoreRequest("rate limited and PRSEED_RATELIMIT_WAIT is off")
                 self.wait_begins(wait)
                 timeout = min(max(wait.until - time.time(), 0.01), STOP_CHECK_EVERY)
-            await self.sleep_or_wake(timeout)
-
-    async def sleep_or_wake(self, timeout: float) -> None:
-        """Sleep until ``timeout`` passes or a token is released, without blocking the reactor."""
-        woken = Deferred()
-        self.waiters.append(woken)
-        timer = call_later(timeout, self.wake, woken)
-        try:
-            await maybe_deferred_to_future(woken)
-        finally:
-            timer.cancel()
-
-    @staticmethod
-    def wake(deferred: Deferred) -> None:
-        if not deferred.called:
-            deferred.callback(None)
-
-    def wake_all(self) -> None:
-        waiters, self.waiters = self.waiters, []
-        for deferred in waiters:
-            self.wake(deferred)
+            await self.token_released.sleep(timeout)
 
     def wait_begins(self, wait: Wait) -> None:
         now = time.time()
@@ -322,7 +301,7 @@ class TokenPoolMiddleware:
             return self.obey(state, request, response)
         finally:
             self.pool.release(state)
-            self.wake_all()
+            self.token_released.ring()
 
     def obey(self, state: TokenState, request, response):
         """Learn from the answer; a request refused for its token's sake goes again."""
@@ -347,7 +326,7 @@ class TokenPoolMiddleware:
         state = self.token_of(request)
         if state is not None:
             self.pool.release(state)
-            self.wake_all()
+            self.token_released.ring()
 
     def record_headers(self, state: TokenState, response) -> None:
         remaining = response.headers.get(b"X-RateLimit-Remaining")

@@ -490,16 +490,25 @@ class PullRequestsSpider(scrapy.Spider):
         """Once every page of the repository is written, the watermark moves on."""
         if run.finished or run.failed or not run.listed or run.pending or run.refetching:
             return
-        run.finished = True
+        self.stopped(run)
         logger.info("%s: complete, %d PRs fetched", run.repository, run.fetched)
         if self.syncing:
             yield run.completed()
+
+    def stopped(self, run: Run, failed: bool = False) -> None:
+        """A repository's crawl is over, complete or not: a worker has room for the next one."""
+        if failed:
+            run.failed = True
+        else:
+            run.finished = True
+        if self.worker is not None:
+            self.worker.room.ring()
 
     def repository_not_found(self, run: Run):
         """Report it; the other repositories go on, and only if none is left does the crawl close."""
         logger.error("repository %s not found, or the token cannot see it: check its name", run.repository)
         self.crawler.stats.inc_value("prseed/repositories_failed")
-        run.failed = True
+        self.stopped(run, failed=True)
         self.missing.add(run.repository)
         if self.missing == set(self.plan.repositories):
             raise CloseSpider("repository_not_found")
@@ -593,7 +602,7 @@ class PullRequestsSpider(scrapy.Spider):
         run = self.runs.get(request.meta.get("prseed_repository"))
         if run is None:
             return
-        run.failed = True
+        self.stopped(run, failed=True)
         context = request.cb_kwargs.get("context")
         if context is not None:
             run.broken.add(context["pull_request_id"])
