@@ -225,7 +225,7 @@ def test_enqueue_command(redis_url):
     again = scrapy("enqueue", "acme/one", "--list", env=env)
     assert "queued 0 repositories" in again.stdout and "(1 already queued or being crawled)" in again.stdout
     assert "acme/one" in again.stdout and "queued" in again.stdout
-    project = scrapy("enqueue", "--project", "antiwork", env=env)
+    project = scrapy("enqueue", "-a", "project=antiwork", env=env)
     assert (
         project.returncode == 0
         and "antiwork/gumroad" in RepositoryQueue(client(redis_url), "prseed").waiting()
@@ -238,7 +238,9 @@ def test_enqueue_command(redis_url):
         (["acme/one"], {}, "PRSEED_REDIS_URL is not set"),
         (["not a repo"], None, "is not a repository"),
         ([], None, "no repository given"),
-        (["--project", "nope"], None, "unknown project 'nope'"),
+        (["-a", "project=nope"], None, "unknown project 'nope'"),
+        (["-a", "since=2024-01-01"], None, "enqueue takes -a repo=, -a repos= or -a project="),
+        (["acme/one", "-a", "project=antiwork"], None, "repositories and -a both given"),
     ],
 )
 def test_enqueue_mistakes_are_one_line_and_exit_2(redis_url, arguments, env, message):

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 class Command(PrseedCommand):
     def syntax(self) -> str:
-        return "[OWNER/NAME ...] [--project NAME] [--list]"
+        return "[OWNER/NAME ...] [-a project=NAME | -a repos=A/B,C/D] [--list]"
 
     def short_desc(self) -> str:
         return "Queue repositories for the workers of a distributed crawl (PRSEED_REDIS_URL)"
@@ -33,7 +33,14 @@ class Command(PrseedCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--project", metavar="NAME", help="queue the repositories of a preset")
+        parser.add_argument(
+            "-a",
+            dest="arguments",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="repo=, repos= or project=, as scrapy crawl prs takes them",
+        )
         parser.add_argument("--list", action="store_true", help="show the queue and the active repositories")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
@@ -60,14 +67,18 @@ class Command(PrseedCommand):
             self.show(queue)
 
     def repositories(self, args: list[str], opts: argparse.Namespace) -> tuple[str, ...]:
-        """The repositories named on the command line, or the preset's."""
-        if args and opts.project:
-            raise ConfigError("repositories and --project both given: use one of them")
-        if opts.project:
+        """The repositories named on the command line, or by -a as for scrapy crawl prs."""
+        arguments = dict(argument.partition("=")[::2] for argument in opts.arguments)
+        unknown = sorted(set(arguments) - {"repo", "repos", "project"})
+        if unknown:
+            raise ConfigError(f"-a {unknown[0]}: enqueue takes -a repo=, -a repos= or -a project=")
+        if args and arguments:
+            raise ConfigError("repositories and -a both given: use one of them")
+        if arguments:
             projects = load_projects(self.settings.get("PRSEED_PROJECTS_FILE"))
-            return repositories_of({"project": opts.project}, projects)[0]
+            return repositories_of(arguments, projects)[0]
         if not args and not opts.list:
-            raise ConfigError("no repository given: scrapy enqueue OWNER/NAME [...] or --project NAME")
+            raise ConfigError("no repository given: scrapy enqueue OWNER/NAME [...] or -a project=NAME")
         return tuple(dict.fromkeys(checked_repository(name, "repository") for name in args))
 
     @staticmethod
