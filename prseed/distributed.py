@@ -28,6 +28,7 @@ import time
 from collections import deque
 from urllib.parse import urlsplit, urlunsplit
 
+from redis.exceptions import RedisError
 from scrapy import signals
 from scrapy.utils.asyncio import create_looping_call
 from scrapy_redis.scheduler import Scheduler
@@ -160,6 +161,33 @@ def check_redis(settings) -> None:
         ) from None
 
 
+def check_worker_name(settings) -> None:
+    """Two live workers of one name would share one request queue: refuse the second."""
+    name = settings.get("PRSEED_WORKER_NAME")
+    if name and RepositoryQueue(redis_server(settings), settings.get("PRSEED_REDIS_PREFIX")).alive(name):
+        raise ConfigError(
+            f"a worker named {name!r} is running (its heartbeat is in Redis): give this one another "
+            f"-s PRSEED_WORKER_NAME, or, if that worker was killed, wait PRSEED_WORKER_TTL seconds"
+        )
+
+
+class Outage:
+    """Reports Redis being unreachable once a minute, not once per request; the caller goes
+    on with what it knows (a worker keeps crawling what it holds, a token pool its own view)."""
+
+    EVERY = 60.0
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.last = -self.EVERY
+
+    def report(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.EVERY:
+            self.last = now
+            logger.warning("Redis unreachable (%s): %s; going on and trying again", exc, self.what)
+
+
 def default_worker_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
@@ -244,6 +272,7 @@ class Worker:
         self.poll = min(1.0, self.ttl / 3)
         self.held: set[str] = set()
         self.room = Alarm()  # rung when one of this worker's repositories finishes or fails
+        self.outage = Outage("the worker keeps crawling what it holds")
         self.heart = create_looping_call(self.beat)
         crawler.signals.connect(self.opened, signal=signals.spider_opened)
         crawler.signals.connect(self.closed, signal=signals.spider_closed)
@@ -265,17 +294,20 @@ class Worker:
         seconds (a repository held by another live worker counts as work: its worker may die)."""
         idle_since = None
         while self.crawler.engine.running:
-            if unfinished() < self.capacity:
-                taken = self.queue.take(self.name)
-                if taken is not None:
-                    return self.took(*taken)
-                if unfinished() or self.held or self.queue.active():
-                    idle_since = None
-                else:
-                    idle_since = idle_since or time.monotonic()
-                    if time.monotonic() - idle_since >= self.idle_exit:
-                        logger.info("worker %s: no repository left to crawl", self.name)
-                        return None
+            try:
+                if unfinished() < self.capacity:
+                    taken = self.queue.take(self.name)
+                    if taken is not None:
+                        return self.took(*taken)
+                    if unfinished() or self.held or self.queue.active():
+                        idle_since = None
+                    else:
+                        idle_since = idle_since or time.monotonic()
+                        if time.monotonic() - idle_since >= self.idle_exit:
+                            logger.info("worker %s: no repository left to crawl", self.name)
+                            return None
+            except RedisError as exc:
+                self.outage.report(exc)
             await self.room.sleep(self.poll)
         return None
 
@@ -298,7 +330,11 @@ class Worker:
 
     def beat(self) -> None:
         """Stay alive; notice repositories lost to a takeover, and let go of failed ones."""
-        owned = self.queue.heartbeat(self.name, self.ttl)
+        try:
+            owned = self.queue.heartbeat(self.name, self.ttl)
+        except RedisError as exc:
+            self.outage.report(exc)
+            return
         for repository in sorted(self.held - owned):
             self.held.discard(repository)
             logger.warning(
@@ -326,8 +362,13 @@ class Worker:
                 logger.info("worker %s: %s is synced and committed", self.name, repository)
 
     def let_go(self, repository: str, requeue: bool = False) -> None:
+        """Missed while Redis is down, the repository stays under this worker's name until
+        its heartbeat expires; the worker that takes it over finds the database's word."""
         self.held.discard(repository)
-        self.queue.release(repository, self.name, requeue=requeue)
+        try:
+            self.queue.release(repository, self.name, requeue=requeue)
+        except RedisError as exc:
+            self.outage.report(exc)
 
     def closed(self) -> None:
         """A clean stop: what is unfinished goes back to the head of the queue (the next
@@ -341,7 +382,10 @@ class Worker:
             self.let_go(repository, requeue=requeue)
             if requeue:
                 logger.info("worker %s: %s goes back to the queue", self.name, repository)
-        self.queue.forget_worker(self.name)
+        try:
+            self.queue.forget_worker(self.name)
+        except RedisError as exc:
+            self.outage.report(exc)
 
 
 class SharedTokenPool(TokenPool):
@@ -360,6 +404,13 @@ class SharedTokenPool(TokenPool):
         self._record_budget = server.register_script(RECORD_BUDGET)
         self._shared_rest = server.register_script(REST)
         self._rest_until_reset = server.register_script(REST_UNTIL_RESET)
+        self.outage = Outage("each worker paces its tokens on its own meanwhile")
+
+    def share(self, write, **arguments) -> None:
+        try:
+            write(**arguments)
+        except RedisError as exc:
+            self.outage.report(exc)
 
     def pull(self) -> None:
         """Bring every token's state up to what all workers know."""
@@ -367,7 +418,11 @@ class SharedTokenPool(TokenPool):
         for state in self.tokens:
             pipe.hgetall(self.keys[state.label])
             pipe.hgetall(self.keys[state.label] + ":points")
-        answers = pipe.execute()
+        try:
+            answers = pipe.execute()
+        except RedisError as exc:
+            self.outage.report(exc)
+            return
         horizon = self.clock() - PACING_WINDOW
         for state, shared, points in zip(self.tokens, answers[::2], answers[1::2], strict=True):
             shared = {key.decode(): value.decode() for key, value in shared.items()}
@@ -396,7 +451,7 @@ class SharedTokenPool(TokenPool):
     def record_budget(self, state: TokenState, remaining: int, reset_at: float, limit: int | None = None):
         super().record_budget(state, remaining, reset_at, limit)
         args = [remaining, reset_at, "" if limit is None else limit, TOKEN_STATE_SECONDS]
-        self._record_budget(keys=[self.keys[state.label]], args=args)
+        self.share(self._record_budget, keys=[self.keys[state.label]], args=args)
 
     def record_cost(self, state: TokenState, points: int) -> None:
         super().record_cost(state, points)
@@ -404,12 +459,15 @@ class SharedTokenPool(TokenPool):
         pipe = self.server.pipeline()
         pipe.hincrby(key, int(self.clock()), points)
         pipe.expire(key, int(PACING_WINDOW * 2))
-        pipe.execute()
+        self.share(pipe.execute)
 
     def rest_until_reset(self, state: TokenState, reset_at: float) -> None:
         super().rest_until_reset(state, reset_at)
-        self._rest_until_reset(keys=[self.keys[state.label]], args=[state.reset_at, TOKEN_STATE_SECONDS])
+        args = [state.reset_at, TOKEN_STATE_SECONDS]
+        self.share(self._rest_until_reset, keys=[self.keys[state.label]], args=args)
 
     def _rest(self, state: TokenState, until: float, reason: str) -> None:
         super()._rest(state, until, reason)
-        self._shared_rest(keys=[self.keys[state.label]], args=[until, reason, TOKEN_STATE_SECONDS])
+        self.share(
+            self._shared_rest, keys=[self.keys[state.label]], args=[until, reason, TOKEN_STATE_SECONDS]
+        )

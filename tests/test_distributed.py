@@ -208,6 +208,29 @@ def test_a_worker_keeps_no_jobdir(redis_url, tmp_path):
         PullRequestsSpider.check(worker_settings(redis_url, JOBDIR=str(tmp_path)), {})
 
 
+def test_a_second_worker_of_the_same_name_is_refused(redis_url):
+    RepositoryQueue(client(redis_url), "prseed").heartbeat("w1", 30)
+    with pytest.raises(ConfigError, match="a worker named 'w1' is running"):
+        PullRequestsSpider.check(worker_settings(redis_url, PRSEED_WORKER_NAME="w1"), {})
+    PullRequestsSpider.check(worker_settings(redis_url, PRSEED_WORKER_NAME="w2"), {})
+
+
+def test_the_token_pool_rides_out_a_redis_outage():
+    """With Redis unreachable, the pool decides on what this worker knows and reports the
+    outage instead of failing the request."""
+    from tests.postgres import free_port
+
+    down = redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    clock = [1000.0]
+    pool = SharedTokenPool(list(TOKENS), down, "prseed", clock=lambda: clock[0])
+    reported = []
+    pool.outage.report = reported.append
+    pool.rest_secondary(pool.tokens[0], 30)
+    assert pool.acquire() is pool.tokens[1]
+    pool.record_cost(pool.tokens[1], 3)
+    assert len(reported) >= 3 and all(isinstance(exc, redis.ConnectionError) for exc in reported)
+
+
 def test_an_unreachable_redis_is_one_line_naming_the_fix():
     from tests.postgres import free_port
 

@@ -22,7 +22,7 @@ from scrapy.http import JsonRequest, Request
 
 from prseed import items
 from prseed.db import open_database
-from prseed.distributed import Worker, check_redis
+from prseed.distributed import Worker, check_redis, check_worker_name
 from prseed.exceptions import ConfigError
 from prseed.graphql import records
 from prseed.graphql.queries import (
@@ -167,6 +167,7 @@ class PullRequestsSpider(scrapy.Spider):
                     "reach; set DATABASE_URL=postgresql://user:password@host/dbname"
                 )
             check_redis(settings)
+            check_worker_name(settings)
         page_size = settings.getint("PRSEED_PAGE_SIZE")
         min_page_size = settings.getint("PRSEED_MIN_PAGE_SIZE")
         if not 1 <= min_page_size <= page_size <= 100:
