@@ -304,7 +304,11 @@ class Worker:
                     else:
                         idle_since = idle_since or time.monotonic()
                         if time.monotonic() - idle_since >= self.idle_exit:
-                            logger.info("worker %s: no repository left to crawl", self.name)
+                            logger.info(
+                                "worker %s: no repository queued or being crawled; stopping "
+                                "(-s PRSEED_WORKER_IDLE_EXIT=inf keeps a worker waiting for work)",
+                                self.name,
+                            )
                             return None
             except RedisError as exc:
                 self.outage.report(exc)
