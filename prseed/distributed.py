@@ -30,6 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from redis.exceptions import RedisError
 from scrapy import signals
+from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 from scrapy_redis.scheduler import Scheduler
 
@@ -280,7 +281,10 @@ class Worker:
 
     @classmethod
     def from_crawler(cls, crawler) -> Worker:
+        """An extension, so that it is built once the add-ons have set its settings."""
         settings = crawler.settings
+        if not settings.get("PRSEED_REDIS_URL"):
+            raise NotConfigured("PRSEED_REDIS_URL is not set: one process, no worker")
         return cls(crawler, RepositoryQueue(redis_server(settings), settings.get("PRSEED_REDIS_PREFIX")))
 
     def opened(self) -> None:

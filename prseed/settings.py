@@ -78,6 +78,7 @@ EXTENSIONS = {
     "prseed.extensions.jobdir.JobdirGuard": 0,
     "prseed.extensions.jsonrpc.JsonRpcService": 500,  # off unless JSONRPC_ENABLED
     "prseed.extensions.progress.ProgressExtension": 500,
+    "prseed.distributed.Worker": 500,  # off unless PRSEED_REDIS_URL
     # Both give code execution to whoever reaches their port.
     "scrapy.extensions.telnet.TelnetConsole": None,
     "scrapy.extensions.remote_control.RemoteControl": None,

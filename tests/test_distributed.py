@@ -292,7 +292,8 @@ def shared_database(postgres_cluster):
     return postgres_cluster.create_database(f"prseed_distributed_{time.monotonic_ns()}")
 
 
-def start_worker(github, redis_url, database_url, name, *extra):
+def start_worker(github, redis_url, database_url, name=None, *extra):
+    """A worker process, named ``name`` (None: prseed's default name)."""
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith(("GITHUB_", "DATABASE"))
     }
@@ -302,12 +303,13 @@ def start_worker(github, redis_url, database_url, name, *extra):
         f"GITHUB_GRAPHQL_URL={github.url}",
         f"DATABASE_URL={database_url}",
         f"PRSEED_REDIS_URL={redis_url}",
-        f"PRSEED_WORKER_NAME={name}",
         "PRSEED_WORKER_TTL=2",
         "RETRY_BACKOFF_BASE=0.05",
         *extra,
     ):
         command += ["-s", setting]
+    if name is not None:
+        command += ["-s", f"PRSEED_WORKER_NAME={name}"]
     return subprocess.Popen(command, cwd=ROOT, env=environment, stderr=subprocess.PIPE, text=True)
 
 
@@ -393,7 +395,7 @@ def test_a_stopped_worker_puts_its_repository_back(github, dataset, redis_url, s
     _, stderr = worker.communicate(timeout=120)
     assert "goes back to the queue" in stderr
     assert REPOSITORIES[0] in queue.waiting() and queue.active() == {}
-    rerun = start_worker(github, redis_url, shared_database, "w2")
+    rerun = start_worker(github, redis_url, shared_database)  # named by default: HOSTNAME-PID
     _, stderr = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, stderr[-3000:]
     assert database_rows(shared_database) == expected_rows(dataset, REPOSITORIES[:2])

@@ -193,7 +193,7 @@ class PullRequestsSpider(scrapy.Spider):
         for name, value in cls.check(settings, kwargs).items():
             setattr(spider, name, value)
         spider.database_url = settings.get("DATABASE_URL")
-        spider.worker = Worker.from_crawler(crawler) if settings.get("PRSEED_REDIS_URL") else None
+        spider.worker = None  # the Worker extension, in a distributed crawl (set at start)
         spider.syncing = settings.getdict("ITEM_PIPELINES").get(DATABASE_PIPELINE) is not None
         spider.overlap = settings.getfloat("PRSEED_SYNC_OVERLAP_SECONDS")
         spider.page_sizes = {}  # repository -> page size now, after GitHub said a page was too heavy
@@ -208,6 +208,7 @@ class PullRequestsSpider(scrapy.Spider):
     # --- starting or resuming each repository's crawl -----------------------------------
 
     async def start(self):
+        self.worker = self.crawler.get_extension(Worker)
         if self.worker is not None:
             while (repository := await self.worker.next_repository(self.unfinished)) is not None:
                 for output in self.begin_all([repository]):
