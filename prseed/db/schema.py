@@ -164,25 +164,51 @@ def create_statements(dialect: Dialect) -> list[str]:
     return statements
 
 
-def upsert_statement(table: Table, dialect: Dialect, values: str | None = None) -> str:
+def upsert_statement(
+    table: Table, dialect: Dialect, values: str | None = None, from_staging: bool = False
+) -> str:
     """INSERT ... ON CONFLICT (key) DO UPDATE, the same text in both dialects.
 
-    ``values`` replaces the row of placeholders (psycopg2's execute_values wants ``%s``).
+    ``values`` replaces the row of placeholders (psycopg2's execute_values wants ``%s``);
+    ``from_staging`` inserts the rows of the table's staging table instead.
     """
-    columns = table.column_names
-    if values is None:
-        values = "(" + ", ".join([dialect.placeholder] * len(columns)) + ")"
-    updates = [f"{name} = excluded.{name}" for name in columns if name not in table.key]
+    columns = ", ".join(table.column_names)
+    if from_staging:
+        source = f"SELECT {columns} FROM {staging_table(table)}"
+    else:
+        if values is None:
+            values = "(" + ", ".join([dialect.placeholder] * len(table.column_names)) + ")"
+        source = f"VALUES {values}"
+    updates = [f"{name} = excluded.{name}" for name in table.column_names if name not in table.key]
     action = "DO UPDATE SET " + ", ".join(updates) if updates else "DO NOTHING"
+    return f"INSERT INTO {table.name} ({columns}) {source} ON CONFLICT ({', '.join(table.key)}) {action}"
+
+
+def staging_table(table: Table) -> str:
+    return f"prseed_staging_{table.name}"
+
+
+def create_staging_statement(table: Table) -> str:
+    """PostgreSQL: a session's temporary table that a batch is COPYed into, then upserted
+    from; emptied by every commit."""
     return (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {values} "
-        f"ON CONFLICT ({', '.join(table.key)}) {action}"
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging_table(table)} (LIKE {table.name}) "
+        "ON COMMIT DELETE ROWS"
     )
 
 
-def complete_statement(dialect: Dialect) -> str:
-    return f"UPDATE pull_requests SET complete = TRUE WHERE id = {dialect.placeholder}"
+def copy_statement(table: Table) -> str:
+    return f"COPY {staging_table(table)} ({', '.join(table.column_names)}) FROM STDIN"
 
 
-def delete_children_statement(table: Table, dialect: Dialect) -> str:
-    return f"DELETE FROM {table.name} WHERE pull_request_id = {dialect.placeholder}"
+def _pull_request_ids(dialect: Dialect, many: bool) -> str:
+    """The right-hand side of ``id = ...``: one id, or (PostgreSQL) a list of ids in one parameter."""
+    return f"ANY({dialect.placeholder})" if many else dialect.placeholder
+
+
+def complete_statement(dialect: Dialect, many: bool = False) -> str:
+    return f"UPDATE pull_requests SET complete = TRUE WHERE id = {_pull_request_ids(dialect, many)}"
+
+
+def delete_children_statement(table: Table, dialect: Dialect, many: bool = False) -> str:
+    return f"DELETE FROM {table.name} WHERE pull_request_id = {_pull_request_ids(dialect, many)}"

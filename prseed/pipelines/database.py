@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import deque
+from functools import partial
 
 from scrapy.exceptions import DropItem
-from twisted.internet import task
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from twisted.internet import task, threads
+from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
+from twisted.python.threadpool import ThreadPool
 
 from prseed import items, signals
 from prseed.db import Batch, open_database
@@ -15,15 +21,33 @@ from prseed.db.schema import TABLE_BY_ITEM, TABLES
 logger = logging.getLogger(__name__)
 
 
+class Writer(ThreadPool):
+    """One thread, a daemon: a crawl that never reaches close_spider (a test that failed,
+    say) must not keep the process alive; a transaction it cuts short is rolled back."""
+
+    threadFactory = staticmethod(partial(threading.Thread, daemon=True))
+
+    def __init__(self) -> None:
+        super().__init__(minthreads=1, maxthreads=1, name="prseed-database")
+
+
 class DatabasePipeline:
     """Buffers items and writes them in one transaction per batch: every
     ``PRSEED_DB_BATCH_SIZE`` items, every ``PRSEED_DB_FLUSH_SECONDS`` seconds (also
     while the crawl waits) and at close.  A pull request item replaces the PR's
     child collections, so what disappeared on GitHub disappears here too.
+
+    A database server (PostgreSQL) is written to by a thread of its own, one batch after
+    another in the order they filled, so that the server's work overlaps the crawl's
+    instead of following it.  While one batch is written and another waits, the item that
+    handed over the second waits too.  SQLite is written to in the crawl's thread: its
+    work is in this process, and sqlite3 hands the GIL over for every row, so a thread
+    made a replay slower (see the README's "Performance").
     """
 
     def __init__(self, crawler) -> None:
         settings = crawler.settings
+        self.crawler = crawler
         self.signals = crawler.signals
         self.stats = crawler.stats
         self.database_url = settings.get("DATABASE_URL")
@@ -40,24 +64,42 @@ class DatabasePipeline:
         self.synced: list[str] = []  # repositories whose completed sync is in the batch
         self.last_flush = time.monotonic()
         self.timer = task.LoopingCall(self.flush_if_due)
+        self.writer = Writer()
+        self.writes: deque[Deferred] = deque()  # batches handed to the writer, oldest first
+        self.failed = False  # a batch could not be written: none after it is
+        self.reactor = None
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
     def open_spider(self) -> None:
+        from twisted.internet import reactor
+
         self.database = open_database(self.database_url)
         logger.info("writing to %s", self.database.description)
+        if self.database.server:
+            self.reactor = reactor
+            self.writer.start()
         self.timer.start(self.flush_seconds, now=False)
 
-    def process_item(self, item):
+    def to_writer(self, function, *args) -> Deferred:
+        """``function(*args)``, run after everything handed to the writer before: by the
+        writer thread if there is one, else at once."""
+        if self.writer.started:
+            return threads.deferToThreadPool(self.reactor, self.writer, function, *args)
+        return maybeDeferred(function, *args)
+
+    async def process_item(self, item):
         for row in item.items if isinstance(item, items.Rows) else (item,):
             if type(row) in TABLE_BY_ITEM or isinstance(row, items.PullRequestComplete):
                 self.batch.add(row, replaces_children=isinstance(row, items.PullRequest))
             if isinstance(row, items.SyncState) and row.run_started_at is None:
                 self.synced.append(row.repository)
-        if len(self.batch) >= self.batch_size:
+        if len(self.batch) >= self.batch_size or self.synced:  # a finished sync is committed at once
             self.flush()
+            if len(self.writes) > 1:
+                await maybe_deferred_to_future(DeferredList([self.writes[0]]))
         if getattr(item, "BOOKKEEPING", False):
             raise DropItem("sync bookkeeping, written to the database", log_level="DEBUG")
         return item
@@ -67,12 +109,51 @@ class DatabasePipeline:
             self.flush()
 
     def flush(self) -> None:
+        """Write the batch, or hand it to the writer thread if there is one."""
         self.last_flush = time.monotonic()
         if not len(self.batch):
             return
         batch, self.batch = self.batch, Batch()
         synced, self.synced = self.synced, []
-        rejected = self.database.write(batch, self.replaced_tables)
+        write = self.to_writer(self.write, batch)
+        self.writes.append(write)
+        write.addBoth(self.write_done)
+        write.addCallbacks(self.written, self.write_failed, (batch, synced), errbackArgs=(batch,))
+
+    def write(self, batch: Batch) -> list | None:
+        """Runs in order (on the writer thread, for a server). Once a batch has failed, later
+        ones are not written: they could record sync progress (a cursor, a complete PR) past
+        rows that never reached the database. None: skipped."""
+        if self.failed:
+            return None
+        try:
+            return self.database.write(batch, self.replaced_tables)
+        except Exception:
+            self.failed = True
+            raise
+
+    def write_done(self, result):
+        self.writes.popleft()  # the writer finishes batches in the order it got them
+        return result
+
+    def write_failed(self, failure, batch: Batch) -> None:
+        logger.error(
+            "writing a batch of %d items to the database failed, so the crawl stops; what was "
+            "written stays, and the same command continues from it",
+            len(batch),
+            exc_info=(failure.type, failure.value, failure.getTracebackObject()),
+        )
+        self.stats.inc_value("prseed/db/failed_batches")
+        self.stop_crawl()
+
+    def stop_crawl(self) -> None:
+        if self.crawler.crawling:
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="database_error"))
+
+    def written(self, rejected, batch: Batch, synced: list[str]) -> None:
+        if rejected is None:
+            self.stats.inc_value("prseed/db/skipped_batches")
+            return
         if synced:
             self.signals.send_catch_log(signals.repositories_synced, repositories=synced)
         for row in rejected:
@@ -83,9 +164,11 @@ class DatabasePipeline:
             if rows:
                 self.stats.inc_value(f"prseed/db/rows/{table}", len(rows))
 
-    def close_spider(self) -> None:
+    async def close_spider(self) -> None:
         if self.timer.running:
             self.timer.stop()
         if self.database is not None:
             self.flush()
-            self.database.close()
+            await maybe_deferred_to_future(self.to_writer(self.database.close))
+        if self.writer.started:
+            self.writer.stop()
