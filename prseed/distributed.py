@@ -41,6 +41,7 @@ from prseed.ratelimit import PACING_WINDOW, TokenPool, TokenState
 
 logger = logging.getLogger(__name__)
 
+REDIS_TIMEOUT = 5.0  # seconds a Redis call may take before it counts as an outage
 TOKEN_STATE_SECONDS = 7200  # GitHub's budgets reset hourly: older shared state is stale
 
 # Pop the oldest queued repository, or else take over one whose worker is gone.
@@ -113,10 +114,15 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 
 
 def redis_server(settings):
-    """A Redis client for ``PRSEED_REDIS_URL`` (scrapy-redis's connection settings)."""
+    """A Redis client for ``PRSEED_REDIS_URL``. Its calls run in the reactor's thread, so a
+    Redis that stops answering must cost seconds, not a hung worker."""
     from scrapy_redis import connection
 
-    return connection.get_redis(url=settings.get("PRSEED_REDIS_URL"))
+    return connection.get_redis(
+        url=settings.get("PRSEED_REDIS_URL"),
+        socket_timeout=REDIS_TIMEOUT,
+        socket_connect_timeout=REDIS_TIMEOUT,
+    )
 
 
 class SpiderlessStats:
