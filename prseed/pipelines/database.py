@@ -139,10 +139,11 @@ class DatabasePipeline:
     def write_failed(self, failure, batch: Batch) -> None:
         logger.error(
             "writing a batch of %d items to the database failed, so the crawl stops; what was "
-            "written stays, and the same command continues from it",
+            "written stays, and the same command continues from it: %s",
             len(batch),
-            exc_info=(failure.type, failure.value, failure.getTracebackObject()),
+            failure.getErrorMessage(),
         )
+        logger.debug("the failed write", exc_info=(failure.type, failure.value, failure.getTracebackObject()))
         self.stats.inc_value("prseed/db/failed_batches")
         self.stop_crawl()
 
