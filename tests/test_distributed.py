@@ -27,7 +27,7 @@ from tests.conftest import ROOT
 from tests.expected import database_rows, expected_rows
 from tests.fakegithub import FakeGitHub, generate_dataset
 from tests.test_cli import scrapy
-from tests.test_ratelimit_crawl import IN_FLIGHT_SLACK
+from tests.test_ratelimit_crawl import IN_FLIGHT_SLACK, data_requests
 
 REPOSITORIES = [f"acme/repo-{index}" for index in range(6)]
 TOKENS = {"dist-token-aaaa1111": "alice", "dist-token-bbbb2222": "bob"}
@@ -325,10 +325,6 @@ def wait_until(condition, processes, timeout=60.0):
 def taken_by(stderr: str, name: str) -> list[str]:
     marker = f"worker {name}: took "
     return [line.split(marker)[1].split()[0] for line in stderr.splitlines() if marker in line]
-
-
-def data_requests(github):
-    return [record for record in github.requests if record.operation != "TokenCheck"]
 
 
 def test_two_workers_share_the_queue_and_the_token_rests(github, dataset, redis_url, shared_database):

@@ -126,15 +126,12 @@ class Database:
         for table in TABLES:
             rows = list(batch.rows[table.name].values())
             if rows:
-                self._upsert(cursor, table, rows, rejected)
+                self._execute(cursor, upsert_statement(table, self.dialect), rows, table, rejected)
         completed = [(pull_request_id,) for pull_request_id in batch.completed_pull_requests]
         if completed:
             self._execute(
                 cursor, complete_statement(self.dialect), completed, TABLE_BY_NAME["pull_requests"], rejected
             )
-
-    def _upsert(self, cursor, table: Table, rows: list[tuple], rejected) -> None:
-        self._execute(cursor, upsert_statement(table, self.dialect), rows, table, rejected)
 
     def _execute(self, cursor, statement: str, rows: list[tuple], table: Table, rejected) -> None:
         if rejected is None:
