@@ -168,6 +168,10 @@ class SyncState:
     vouches for, so after any crash the database says how far the crawl got.
 
     ``newest_seen`` is the watermark: the newest ``updatedAt`` of the last completed crawl.
+    Below it, what the crawls covered: every PR updated in ``[covered_since, newest_seen]``
+    is in the database, and ``history_complete`` says the list was read to its end (so are
+    all older ones).  Otherwise ``backfill_cursor`` is where GitHub's list (newest first)
+    continues below ``covered_since``: a later crawl without limits back-fills from there.
     ``run_*`` describe a crawl in progress (all None when none is).
     """
 
@@ -183,6 +187,10 @@ class SyncState:
     run_cursor: str | None = None  # the page after this cursor is the next to fetch
     run_fetched: int | None = None
     run_listed: bool | None = None  # every page of the PR list is written
+    covered_since: str | None = None  # None with history_complete None: unknown (an older prseed's sync)
+    history_complete: bool | None = None
+    backfill_cursor: str | None = None  # None with history_complete false: from the top of the list
+    run_backfill: bool | None = None  # the crawl in progress is back-filling below covered_since
 
 
 @dataclass

@@ -366,6 +366,7 @@ async def test_a_finished_sync_is_committed_at_once(database_url):
         synced.extend(repositories)
 
     pipeline.signals.connect(on_synced, signals.repositories_synced)
+    await process(pipeline, REPOSITORY)
     await process(pipeline, pull_request(1))
     assert pipeline.stats.get_value("prseed/db/batches") is None
     finished = items.SyncState("acme/widgets", "R_1", "2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z")

@@ -247,6 +247,12 @@ def test_ctrl_c_then_resume_with_jobdir_fetches_nothing_twice(slow_github, datas
     assert rerun.returncode == 0, err[-3000:]
     assert "resuming from JOBDIR" in err
     assert stat(err, "scheduler/unserializable") in (None, 0)
+    # the summary counts what this process fetched, as the stats do
+    summary = err.split("crawl summary (finished):")[1].splitlines()
+    header, row = summary[1].split(), next(line for line in summary if line.startswith(REPOSITORY)).split()
+    for column, table in (("PRs", "pull_requests"), ("reviews", "reviews"), ("commits", "commits")):
+        assert int(row[header.index(column)]) == (stat(err, f"prseed/rows/{table}") or 0), column
+    assert stat(err, "prseed/rows/pull_requests") == stat(err, "prseed/pull_requests")
     assert_complete(sqlite_url, dataset)
     seen = [
         json.dumps([r.operation, r.variables], sort_keys=True) for r in data_requests(slow_github.requests)

@@ -16,6 +16,12 @@ def crawl_problem(stats: dict) -> str | None:
     reason = stats.get("finish_reason")
     failed = stats.get("prseed/pages_failed", 0)
     missing = stats.get("prseed/repositories_failed", 0)
+    rejected = stats.get("prseed/db/first_rejected_row")
+    if rejected is not None:
+        return (
+            f"the database rejected a {rejected}: fix the database (or prseed), then run the same "
+            "command again to fetch that pull request"
+        )
     if reason == "finished" and not failed and not missing:
         return None
     problem = f"crawl did not complete (finish reason: {reason}"

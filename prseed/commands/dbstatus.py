@@ -74,6 +74,8 @@ def repository_status(database: Database) -> list[dict[str, Any]]:
                 **{column: children[column].get(repository_id, (0,))[0] for column, _ in CHILD_TABLES},
                 "newest_pull_request_updated_at": from_database(newest),
                 "watermark": max((row["newest_seen"] for row in sync if row["newest_seen"]), default=None),
+                "history_complete": any(row["history_complete"] for row in sync),
+                "covered_since": min(filter(None, (row["covered_since"] for row in sync)), default=None),
                 "synced_at": max((row["synced_at"] for row in sync if row["synced_at"]), default=None),
                 "crawl_in_progress": bool(running),
                 "crawl_started_at": min((row["run_started_at"] for row in running), default=None),
@@ -89,7 +91,7 @@ def render(status: list[dict[str, Any]]) -> list[str]:
     counts += [[entry["repository"], *(str(entry[column]) for column in COUNTS)] for entry in status]
     if len(status) > 1:
         counts.append(["total", *(str(sum(entry[column] for entry in status)) for column in COUNTS)])
-    sync = [["repository", "newest PR update", "watermark", "last sync", "crawl"]]
+    sync = [["repository", "newest PR update", "watermark", "covered", "last sync", "crawl"]]
     for entry in status:
         crawl = "-"
         if entry["crawl_in_progress"]:
@@ -102,11 +104,22 @@ def render(status: list[dict[str, Any]]) -> list[str]:
                 entry["repository"],
                 entry["newest_pull_request_updated_at"] or "-",
                 entry["watermark"] or "-",
+                covered(entry),
                 entry["synced_at"] or "never",
                 crawl,
             ]
         )
-    return [*aligned(counts, left={0}), "", *aligned(sync, left={0, 1, 2, 3, 4})]
+    return [*aligned(counts, left={0}), "", *aligned(sync, left={0, 1, 2, 3, 4, 5})]
+
+
+def covered(entry: dict[str, Any]) -> str:
+    """Which PRs the syncs fetched: ``all``, ``since TIME`` (a later crawl without limits
+    back-fills the rest), or ``unknown`` (synced by a prseed that did not record it)."""
+    if entry["history_complete"]:
+        return "all"
+    if entry["covered_since"]:
+        return f"since {entry['covered_since']}"
+    return "unknown" if entry["watermark"] else "-"
 
 
 class Command(PrseedCommand):

@@ -7,11 +7,14 @@ import logging
 import re
 import sqlite3
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from prseed.db.schema import (
+    BOOKKEEPING_TABLES,
+    DATA_TABLES,
+    OLDEST_UPGRADABLE,
     POSTGRESQL,
     SCHEMA_VERSION,
     SQLITE,
@@ -19,11 +22,13 @@ from prseed.db.schema import (
     TABLES,
     Dialect,
     Table,
+    add_column_statement,
     complete_statement,
     copy_statement,
     create_staging_statement,
     create_statements,
     delete_children_statement,
+    incomplete_statement,
     upsert_statement,
 )
 from prseed.exceptions import ConfigError
@@ -41,6 +46,7 @@ class Batch:
         self._tables = {table.item: (self.rows[table.name], table.key_of, table.row_of) for table in TABLES}
         self.replaced_pull_requests: dict[str, None] = {}
         self.completed_pull_requests: dict[str, None] = {}
+        self.withheld_repositories: list[str] = []  # whose progress was not written (see Database.write)
         self.items = 0
 
     def add(self, item: object, replaces_children: bool = False) -> None:
@@ -63,6 +69,11 @@ class RejectedRow:
     table: str
     row: dict
     error: str
+    repository_id: str | None = None  # of its pull request, once known
+
+    @property
+    def pull_request_id(self) -> str | None:
+        return self.row.get("id") if self.table == "pull_requests" else self.row.get("pull_request_id")
 
     def describe(self) -> str:
         """Name the pull request the row belongs to, so a user can find it on GitHub."""
@@ -70,6 +81,27 @@ class RejectedRow:
         if self.table == "pull_requests":
             where = f"#{self.row.get('number')} ({self.row.get('id')})"
         return f"{self.table} row of pull request {where}: {self.error}"
+
+
+@dataclass
+class Tainted:
+    """What a crawl's rejected rows taint: their pull requests, which must stay incomplete,
+    and their repositories (ids), whose sync progress must not be written."""
+
+    repositories: set[str] = field(default_factory=set)
+    pull_requests: set[str] = field(default_factory=set)
+
+    def withhold(self, batch: Batch) -> None:
+        """Drop from the batch what the taint forbids writing."""
+        for pull_request_id in self.pull_requests:
+            batch.completed_pull_requests.pop(pull_request_id, None)
+        if not self.repositories:
+            return
+        table = TABLE_BY_NAME["sync_state"]
+        repository_index = table.column_names.index("repository_id")
+        rows = batch.rows[table.name]
+        for key in [key for key, values in rows.items() if values[repository_index] in self.repositories]:
+            batch.withheld_repositories.append(rows.pop(key)[0])
 
 
 class Database:
@@ -85,27 +117,71 @@ class Database:
         self.description = description
 
     def create_schema(self) -> None:
+        """Create the tables, or upgrade a database an older prseed made, in place and in
+        one transaction (under the advisory lock on PostgreSQL): the tables and columns it
+        lacks are added, nothing is dropped.  A database newer than this code is refused."""
         with self.transaction() as cursor:
             if self.schema_lock:
                 cursor.execute(self.schema_lock)
-            for statement in create_statements(self.dialect):
-                cursor.execute(statement)
+            cursor.execute("CREATE TABLE IF NOT EXISTS prseed_schema (version INTEGER NOT NULL)")
             cursor.execute("SELECT version FROM prseed_schema")
             row = cursor.fetchone()
-            if row is None:
+            found = None if row is None else row[0]
+            if found is not None and found > SCHEMA_VERSION:
+                raise ConfigError(
+                    f"{self.description} holds prseed schema version {found}, newer than this "
+                    f"prseed's {SCHEMA_VERSION}: upgrade prseed (git pull) to use it"
+                )
+            if found is not None and found < OLDEST_UPGRADABLE:
+                raise ConfigError(
+                    f"{self.description} holds prseed schema version {found}, older than any this "
+                    f"prseed upgrades ({OLDEST_UPGRADABLE}): use a new database"
+                )
+            for statement in create_statements(self.dialect):
+                cursor.execute(statement)
+            if found is None:
                 cursor.execute(
                     f"INSERT INTO prseed_schema (version) VALUES ({self.dialect.placeholder})",
                     (SCHEMA_VERSION,),
                 )
-            elif row[0] != SCHEMA_VERSION:
-                raise ConfigError(
-                    f"{self.description} holds prseed schema version {row[0]}, "
-                    f"this prseed writes version {SCHEMA_VERSION}: use a new database"
+            elif found < SCHEMA_VERSION:
+                added = self._add_missing_columns(cursor)
+                cursor.execute(
+                    f"UPDATE prseed_schema SET version = {self.dialect.placeholder}", (SCHEMA_VERSION,)
+                )
+                logger.info(
+                    "upgraded %s from prseed schema version %d to %d (added %s)",
+                    self.description,
+                    found,
+                    SCHEMA_VERSION,
+                    ", ".join(added) or "nothing",
                 )
 
-    def write(self, batch: Batch, replaced_tables: tuple[Table, ...]) -> list[RejectedRow]:
+    def _add_missing_columns(self, cursor) -> list[str]:
+        added = []
+        for table in TABLES:
+            present = self._column_names(cursor, table.name)
+            for column in table.columns:
+                if column.name not in present:
+                    cursor.execute(add_column_statement(table, column, self.dialect))
+                    added.append(f"{table.name}.{column.name}")
+        return added
+
+    def _column_names(self, cursor, table_name: str) -> set[str]:
+        raise NotImplementedError
+
+    def write(
+        self, batch: Batch, replaced_tables: tuple[Table, ...], tainted: Tainted | None = None
+    ) -> list[RejectedRow]:
         """Write a batch in one transaction; if the database rejects a row, write the
-        rest row by row so that one bad row loses only itself."""
+        rest row by row so that one bad row loses only itself.
+
+        A pull request with a rejected row stays incomplete (the next crawl fetches it
+        again by id), and its repository's sync progress is not written, in this batch or
+        any later one given the same ``tainted``: a watermark or cursor must never move past
+        rows the database lacks."""
+        tainted = Tainted() if tainted is None else tainted
+        tainted.withhold(batch)
         try:
             with self.transaction() as cursor:
                 self._write(cursor, batch, replaced_tables, rejected=None)
@@ -113,17 +189,23 @@ class Database:
         except self.errors:
             rejected: list[RejectedRow] = []
             with self.transaction() as cursor:
-                self._write(cursor, batch, replaced_tables, rejected=rejected)
+                self._write(cursor, batch, replaced_tables, rejected=rejected, tainted=tainted)
             return rejected
 
-    def _write(self, cursor, batch: Batch, replaced_tables, rejected) -> None:
+    def _write(self, cursor, batch: Batch, replaced_tables, rejected, tainted=None) -> None:
         replaced = [(pull_request_id,) for pull_request_id in batch.replaced_pull_requests]
         if replaced:
             for table in replaced_tables:
                 self._execute(
                     cursor, delete_children_statement(table, self.dialect), replaced, table, rejected
                 )
-        for table in TABLES:
+        for table in DATA_TABLES:
+            rows = list(batch.rows[table.name].values())
+            if rows:
+                self._execute(cursor, upsert_statement(table, self.dialect), rows, table, rejected)
+        if rejected:
+            self._keep_incomplete(cursor, batch, rejected, tainted)
+        for table in BOOKKEEPING_TABLES:
             rows = list(batch.rows[table.name].values())
             if rows:
                 self._execute(cursor, upsert_statement(table, self.dialect), rows, table, rejected)
@@ -132,6 +214,41 @@ class Database:
             self._execute(
                 cursor, complete_statement(self.dialect), completed, TABLE_BY_NAME["pull_requests"], rejected
             )
+
+    def _keep_incomplete(self, cursor, batch: Batch, rejected: list[RejectedRow], tainted: Tainted) -> None:
+        """After rows were rejected: their pull requests stay (or become) incomplete, and
+        their repositories are tainted, so their progress is withheld."""
+        repository_of = {row[1]: row[0] for row in self._pull_request_repositories(cursor, batch, rejected)}
+        for row in rejected:
+            pull_request_id = row.pull_request_id
+            row.repository_id = repository_of.get(pull_request_id)
+            if row.repository_id is not None:
+                tainted.repositories.add(row.repository_id)
+            if pull_request_id is not None:
+                tainted.pull_requests.add(pull_request_id)
+                if row.table != "pull_requests":
+                    cursor.execute(incomplete_statement(self.dialect), (pull_request_id,))
+        tainted.withhold(batch)
+
+    def _pull_request_repositories(self, cursor, batch: Batch, rejected: list[RejectedRow]):
+        """(repository_id, pull_request_id) of the rejected rows' pull requests: from the
+        rejected PR rows themselves, the batch, or the database."""
+        wanted = {row.pull_request_id for row in rejected}
+        found = {row.row["id"]: row.row["repository_id"] for row in rejected if row.table == "pull_requests"}
+        table = TABLE_BY_NAME["pull_requests"]
+        id_index, repository_index = table.column_names.index("id"), table.column_names.index("repository_id")
+        for values in batch.rows[table.name].values():
+            if values[id_index] in wanted:
+                found.setdefault(values[id_index], values[repository_index])
+        for pull_request_id in wanted - set(found):
+            cursor.execute(
+                f"SELECT repository_id FROM pull_requests WHERE id = {self.dialect.placeholder}",
+                (pull_request_id,),
+            )
+            match = cursor.fetchone()
+            if match is not None:
+                found[pull_request_id] = match[0]
+        return [(repository_id, pull_request_id) for pull_request_id, repository_id in found.items()]
 
     def _execute(self, cursor, statement: str, rows: list[tuple], table: Table, rejected) -> None:
         if rejected is None:
@@ -169,6 +286,14 @@ class Database:
         rows = self.select(TABLE_BY_NAME["sync_state"], "repository = ?", (repository,))
         return SyncState(**rows[0]) if rows else None
 
+    def pull_request_count(self, repository_id: str) -> int:
+        with self.transaction() as cursor:
+            cursor.execute(
+                f"SELECT count(*) FROM pull_requests WHERE repository_id = {self.dialect.placeholder}",
+                (repository_id,),
+            )
+            return cursor.fetchone()[0]
+
     def incomplete_pull_requests(self, repository_id: str) -> list[str]:
         table = TABLE_BY_NAME["pull_requests"]
         rows = self.select(table, "repository_id = ? AND NOT complete", (repository_id,))
@@ -185,6 +310,10 @@ class Database:
 class SQLiteDatabase(Database):
     dialect = SQLITE
     errors = (sqlite3.Error,)
+
+    def _column_names(self, cursor, table_name: str) -> set[str]:
+        cursor.execute(f"PRAGMA table_info({table_name})")
+        return {row[1] for row in cursor.fetchall()}
 
     @contextmanager
     def transaction(self):
@@ -218,9 +347,17 @@ class PostgreSQLDatabase(Database):
         self.errors = (psycopg2.Error,)
         self._staged = False  # the staging tables exist in this session
 
-    def _write(self, cursor, batch: Batch, replaced_tables, rejected) -> None:
+    def _column_names(self, cursor, table_name: str) -> set[str]:
+        cursor.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s",
+            (table_name,),
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+    def _write(self, cursor, batch: Batch, replaced_tables, rejected, tainted=None) -> None:
         if rejected is not None:
-            super()._write(cursor, batch, replaced_tables, rejected)
+            super()._write(cursor, batch, replaced_tables, rejected, tainted)
             return
         if not self._staged:
             cursor.execute(";".join(create_staging_statement(table) for table in TABLES))
@@ -303,7 +440,6 @@ def open_database(url: str) -> Database:
         raise ConfigError(
             f"DATABASE_URL {_masked(url)!r} is not supported: use postgresql://USER@HOST/DB or sqlite:///PATH"
         )
-    database.create_schema()
     return database
 
 
@@ -317,7 +453,9 @@ def _open_postgresql(url: str) -> Database:
         raise ConfigError(
             f"cannot connect to PostgreSQL at {_masked(url)}: {reason} (check DATABASE_URL)"
         ) from None
-    return PostgreSQLDatabase(connection, f"PostgreSQL database {_masked(url)}")
+    database = PostgreSQLDatabase(connection, f"PostgreSQL database {_masked(url)}")
+    database.create_schema()
+    return database
 
 
 def _open_sqlite(url: str) -> Database:
@@ -333,6 +471,8 @@ def _open_sqlite(url: str) -> Database:
         connection = sqlite3.connect(path, isolation_level=None)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
+        # the references PostgreSQL enforces: no child row without its parent
+        connection.execute("PRAGMA foreign_keys=ON")
         database = SQLiteDatabase(connection, f"SQLite database {path}")
         database.create_schema()
     except sqlite3.Error as exc:

@@ -14,7 +14,10 @@ from operator import attrgetter
 
 from prseed import items
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+# The oldest schema this prseed upgrades in place.  Every upgrade since adds tables and
+# nullable columns only (see Database.create_schema): 3 added sync_state's coverage.
+OLDEST_UPGRADABLE = 2
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ TABLES = (
 )
 # Tables of GitHub's data, as opposed to prseed's own bookkeeping (sync_state).
 DATA_TABLES = tuple(table for table in TABLES if not getattr(table.item, "BOOKKEEPING", False))
+BOOKKEEPING_TABLES = tuple(table for table in TABLES if table not in DATA_TABLES)
 TABLE_BY_ITEM = {table.item: table for table in TABLES}
 TABLE_BY_NAME = {table.name: table for table in TABLES}
 
@@ -137,21 +141,30 @@ POSTGRESQL = Dialect(
 )
 
 
+def column_definition(column: Column, dialect: Dialect, references: dict[str, str]) -> str:
+    line = f"{column.name} {dialect.types[column.kind]}"
+    if not column.nullable:
+        line += " NOT NULL"
+    if column.name in references:
+        line += f" REFERENCES {references[column.name]}"
+    return line
+
+
+def add_column_statement(table: Table, column: Column, dialect: Dialect) -> str:
+    """Upgrades add only nullable columns: the rows already there get NULL."""
+    if not column.nullable:
+        raise ValueError(f"{table.name}.{column.name}: a column added by an upgrade must be nullable")
+    return f"ALTER TABLE {table.name} ADD COLUMN {column_definition(column, dialect, dict(table.references))}"
+
+
 def create_statements(dialect: Dialect) -> list[str]:
     """CREATE TABLE/INDEX statements, safe to run on every start."""
     statements = [
         "CREATE TABLE IF NOT EXISTS prseed_schema (version INTEGER NOT NULL)",
     ]
     for table in TABLES:
-        lines = []
         references = dict(table.references)
-        for column in table.columns:
-            line = f"{column.name} {dialect.types[column.kind]}"
-            if not column.nullable:
-                line += " NOT NULL"
-            if column.name in references:
-                line += f" REFERENCES {references[column.name]}"
-            lines.append(line)
+        lines = [column_definition(column, dialect, references) for column in table.columns]
         lines.append(f"PRIMARY KEY ({', '.join(table.key)})")
         if table.unique:
             lines.append(f"UNIQUE ({', '.join(table.unique)})")
@@ -208,6 +221,11 @@ def _pull_request_ids(dialect: Dialect, many: bool) -> str:
 
 def complete_statement(dialect: Dialect, many: bool = False) -> str:
     return f"UPDATE pull_requests SET complete = TRUE WHERE id = {_pull_request_ids(dialect, many)}"
+
+
+def incomplete_statement(dialect: Dialect) -> str:
+    """A pull request with a rejected row: the next crawl fetches it again by id."""
+    return f"UPDATE pull_requests SET complete = FALSE WHERE id = {dialect.placeholder}"
 
 
 def delete_children_statement(table: Table, dialect: Dialect, many: bool = False) -> str:

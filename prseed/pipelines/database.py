@@ -16,6 +16,7 @@ from twisted.python.threadpool import ThreadPool
 
 from prseed import items, signals
 from prseed.db import Batch, open_database
+from prseed.db.backends import Tainted
 from prseed.db.schema import TABLE_BY_ITEM, TABLES
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class DatabasePipeline:
         self.database = None
         self.batch = Batch()
         self.synced: list[str] = []  # repositories whose completed sync is in the batch
+        self.tainted = Tainted()  # what rejected rows forbid writing for the rest of the crawl
         self.last_flush = time.monotonic()
         self.timer = task.LoopingCall(self.flush_if_due)
         self.writer = Writer()
@@ -127,7 +129,7 @@ class DatabasePipeline:
         if self.failed:
             return None
         try:
-            return self.database.write(batch, self.replaced_tables)
+            return self.database.write(batch, self.replaced_tables, self.tainted)
         except Exception:
             self.failed = True
             raise
@@ -155,15 +157,34 @@ class DatabasePipeline:
         if rejected is None:
             self.stats.inc_value("prseed/db/skipped_batches")
             return
+        synced = [repository for repository in synced if repository not in batch.withheld_repositories]
         if synced:
             self.signals.send_catch_log(signals.repositories_synced, repositories=synced)
-        for row in rejected:
-            logger.error("database rejected a %s", row.describe())
+        if rejected:
+            self.rejected(rejected)
         self.stats.inc_value("prseed/db/rejected_rows", len(rejected))
         self.stats.inc_value("prseed/db/batches")
         for table, rows in batch.rows.items():
             if rows:
                 self.stats.inc_value(f"prseed/db/rows/{table}", len(rows))
+
+    def rejected(self, rejected: list) -> None:
+        """One error line per pull request with rejected rows; the first one is what the
+        crawl's last line names."""
+        by_pull_request: dict[str | None, list] = {}
+        for row in rejected:
+            by_pull_request.setdefault(row.pull_request_id, []).append(row)
+        for rows in by_pull_request.values():
+            more = f" (and {len(rows) - 1} more of its rows)" if len(rows) > 1 else ""
+            logger.error(
+                "database rejected a %s%s; that pull request stays incomplete and its repository's "
+                "sync does not move past it",
+                rows[0].describe(),
+                more,
+            )
+        if self.stats.get_value("prseed/db/first_rejected_row") is None:
+            self.stats.set_value("prseed/db/first_rejected_row", rejected[0].describe())
+        self.stats.inc_value("prseed/db/pull_requests_rejected", len(by_pull_request))
 
     async def close_spider(self) -> None:
         if self.timer.running:

@@ -25,6 +25,7 @@ class CrawlPlan:
     max_prs: int | None = None
     full: bool = False  # ignore the sync watermark: fetch everything again
     refresh: bool = False  # re-fetch pages that are in the HTTP cache
+    days_back: int | None = None  # as given; ``since`` is the day it resolved to
 
     @property
     def since_timestamp(self) -> str | None:
@@ -127,12 +128,13 @@ def parse_arguments(
     arguments = {**limits, **{key: value for key, value in arguments.items() if value}}
     if arguments.get("since") and arguments.get("days_back"):
         raise ConfigError("-a since and -a days_back both given: use one of them")
-    since = None
+    since = days_back = None
     if arguments.get("since"):
         since = _since(arguments["since"])
     elif arguments.get("days_back"):
         today = today or datetime.now(UTC).date()
-        since = today - timedelta(days=_positive_int("days_back", arguments["days_back"]))
+        days_back = _positive_int("days_back", arguments["days_back"])
+        since = today - timedelta(days=days_back)
     max_prs = _positive_int("max_prs", arguments["max_prs"]) if arguments.get("max_prs") else None
     return CrawlPlan(
         repositories=repositories,
@@ -140,4 +142,5 @@ def parse_arguments(
         max_prs=max_prs,
         full=_flag("full", arguments.get("full")),
         refresh=_flag("refresh", arguments.get("refresh")),
+        days_back=days_back,
     )

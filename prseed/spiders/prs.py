@@ -94,6 +94,12 @@ class Run:
     failed: bool = False
     finished: bool = False
     rows: dict[str, int] = field(default_factory=dict)  # table -> rows fetched in this process
+    # What the database holds below the watermark (see SyncState), as this crawl will record it.
+    covered_since: str | None = None
+    history_complete: bool | None = None
+    backfill_cursor: str | None = None
+    backfill: bool = False  # listing below covered_since, after the newest PRs
+    known_pull_requests: int = 0  # in the database when the crawl began
 
     @property
     def state(self) -> str:
@@ -116,7 +122,23 @@ class Run:
             cursor=state.run_cursor,
             fetched=state.run_fetched or 0,
             listed=bool(state.run_listed),
+            covered_since=state.covered_since,
+            history_complete=state.history_complete,
+            backfill_cursor=state.backfill_cursor,
+            backfill=bool(state.run_backfill),
         )
+
+    @property
+    def coverage_unknown(self) -> bool:
+        """Synced by an older prseed, which did not record what its crawls covered."""
+        return self.newest_seen is not None and self.history_complete is None and self.covered_since is None
+
+    def coverage(self) -> dict:
+        return {
+            "covered_since": self.covered_since,
+            "history_complete": self.history_complete,
+            "backfill_cursor": self.backfill_cursor,
+        }
 
     def progress(self) -> items.SyncState:
         return items.SyncState(
@@ -130,11 +152,13 @@ class Run:
             run_cursor=self.cursor,
             run_fetched=self.fetched,
             run_listed=self.listed,
+            run_backfill=self.backfill,
+            **self.coverage(),
         )
 
     def completed(self) -> items.SyncState:
         newest = max(filter(None, (self.newest_seen, self.newest)), default=None)
-        return items.SyncState(self.repository, self.repository_id, newest, utc_now())
+        return items.SyncState(self.repository, self.repository_id, newest, utc_now(), **self.coverage())
 
 
 class PullRequestsSpider(scrapy.Spider):
@@ -217,8 +241,11 @@ class PullRequestsSpider(scrapy.Spider):
         state = getattr(self, "state", None)  # JOBDIR's spider state, when there is a JOBDIR
         if state is not None:
             self.runs = state.setdefault("runs", self.runs)
-            for repository in self.runs:
+            for repository, run in self.runs.items():
+                run.rows = {}  # the summary and the stats count what this process fetched
                 logger.info("%s: resuming from JOBDIR's request queue", repository)
+        if self.plan.days_back is not None:
+            logger.info("-a days_back=%d: PRs updated since %s", self.plan.days_back, self.plan.since)
         for output in self.begin_all([name for name in self.plan.repositories if name not in self.runs]):
             yield output
 
@@ -239,38 +266,57 @@ class PullRequestsSpider(scrapy.Spider):
 
     def begin(self, repository: str, saved: items.SyncState | None, database):
         """The first requests of a repository's crawl: a new one, or the one the database
-        says was interrupted."""
+        says was interrupted.  Either way, PRs the database holds incomplete (a page lost,
+        a row rejected) are fetched again by id."""
         since = self.plan.since_timestamp
+        known = saved is not None and saved.repository_id is not None
+        incomplete = database.incomplete_pull_requests(saved.repository_id) if known else []
         interrupted = saved is not None and saved.run_started_at is not None and not self.plan.full
-        if interrupted and (since is None or since == saved.run_since):
+        if interrupted and (since is None or since == saved.run_since or saved.run_backfill):
             run = self.runs[repository] = Run.from_database(saved)
-            incomplete = database.incomplete_pull_requests(saved.repository_id) if saved.repository_id else []
+            if run.backfill:  # a back-fill goes down to what this crawl asks for
+                run.since = since
             logger.info(
                 "%s: continuing the crawl interrupted at %d PRs (%d to fetch again)",
                 repository,
                 run.fetched,
                 len(incomplete),
             )
-            for start in range(0, len(incomplete), self.page_size):
-                run.refetching += 1
-                yield self.by_id_request(repository, incomplete[start : start + self.page_size])
-            if not run.listed:
-                yield self.pull_request_page(repository, run.cursor, run.fetched)
-            yield from self.finish_if_done(run)  # interrupted after its last page was written
-            return
-        watermark = None if saved is None or self.plan.full else saved.newest_seen
-        if since is None and watermark is not None:
-            since = shifted(watermark, -self.overlap)
-            logger.info("%s: fetching PRs updated since %s (the last sync)", repository, since)
-        self.runs[repository] = Run(
-            repository=repository,
-            repository_id=saved.repository_id if saved else None,
-            newest_seen=saved.newest_seen if saved else None,
-            synced_at=saved.synced_at if saved else None,
-            started_at=utc_now(),
-            since=since,
+        else:
+            run = self.runs[repository] = self.new_run(repository, saved)
+            if known:
+                run.known_pull_requests = database.pull_request_count(saved.repository_id)
+            if incomplete:
+                logger.info("%s: fetching %d incomplete PRs again", repository, len(incomplete))
+        for start in range(0, len(incomplete), self.page_size):
+            run.refetching += 1
+            yield self.by_id_request(repository, incomplete[start : start + self.page_size])
+        if not run.listed:
+            yield self.pull_request_page(repository, run.cursor, run.fetched)
+        yield from self.finish_if_done(run)  # interrupted after its last page was written
+
+    def new_run(self, repository: str, saved: items.SyncState | None) -> Run:
+        """A crawl lists the newest PRs down to the watermark (less the overlap), or down
+        to ``since`` when that is later; what lies below what earlier crawls covered is
+        back-filled afterwards (see :meth:`listing_ended`)."""
+        since = self.plan.since_timestamp
+        run = Run(repository, None, None, None, started_at=utc_now(), since=since)
+        if saved is None:
+            return run
+        run.repository_id, run.newest_seen, run.synced_at = (
+            saved.repository_id,
+            saved.newest_seen,
+            saved.synced_at,
         )
-        yield self.pull_request_page(repository, None, 0)
+        run.covered_since, run.history_complete = saved.covered_since, saved.history_complete
+        run.backfill_cursor = saved.backfill_cursor
+        if self.plan.full or saved.newest_seen is None:
+            return run
+        top = shifted(saved.newest_seen, -self.overlap)
+        if since is None or since < top:
+            run.since = top
+            logger.info("%s: fetching PRs updated since %s (the last sync)", repository, top)
+        return run
 
     # --- requests -----------------------------------------------------------------------
 
@@ -345,38 +391,108 @@ class PullRequestsSpider(scrapy.Spider):
                 "%s: partial answer, keeping the data that came: %s", repository, describe_errors(payload)
             )
         self.crawler.stats.set_value(f"prseed/{repository}/pull_requests_total", connection["totalCount"])
-        if variables["after"] is None:
+        after = variables["after"]
+        if after is None and not run.backfill:
             yield records.repository(found)
             run.repository_id = found["id"]
             newest = next((node["updatedAt"] for node in nodes if node), None)
             run.newest = newest
-            incremental = self.plan.since_timestamp is None and not self.plan.full
-            if incremental and run.newest_seen is not None and (newest is None or newest <= run.newest_seen):
+            if run.coverage_unknown:
+                self.judge_unknown_coverage(run, connection["totalCount"])
+            if self.nothing_newer(run, newest):
                 logger.info("%s: up to date (nothing updated since %s)", repository, run.newest_seen)
-                run.listed = True
+                yield from self.listing_ended(run, run.newest_seen, None, reached_end=False)
+                if self.syncing and not run.listed:
+                    yield run.progress()
                 yield from self.finish_if_done(run)
                 return
-        stop = False
+        cut = None
+        oldest = None  # updatedAt of the last PR on this page, the lowest
         for node in nodes:
             if node is None:
                 continue
             if run.since and node["updatedAt"] < run.since:
-                stop = True
+                cut = run.since
                 break
+            oldest = node["updatedAt"]
+            if run.backfill and run.covered_since is not None and oldest > run.covered_since:
+                continue  # an earlier crawl has it
             yield from self.pull_request(node, found["id"], run)
             fetched += 1
             if self.plan.max_prs is not None and fetched >= self.plan.max_prs:
-                stop = True
+                cut = oldest
                 break
         page_info = connection["pageInfo"]
-        run.fetched, run.cursor = fetched, page_info["endCursor"]
-        if page_info["hasNextPage"] and not stop:
-            yield self.pull_request_page(repository, page_info["endCursor"], fetched)
+        run.fetched = fetched
+        if page_info["hasNextPage"] and cut is None:
+            run.cursor = page_info["endCursor"]
+            if run.backfill and oldest is not None:  # what the database holds grows down
+                run.covered_since, run.backfill_cursor = oldest, run.cursor
+            yield self.pull_request_page(repository, run.cursor, fetched)
         else:
-            run.listed = True
+            # cut by `since`, the page is read again by a back-fill; cut by max_prs, it ends the page
+            cursor = after if cut is not None and cut == run.since else page_info["endCursor"]
+            yield from self.listing_ended(run, cut, cursor, reached_end=cut is None)
         if self.syncing:
             yield run.progress()
         yield from self.finish_if_done(run)
+
+    def nothing_newer(self, run: Run, newest: str | None) -> bool:
+        """The first page shows no PR updated after the watermark, and this crawl was only
+        to list what changed since then."""
+        if self.plan.full or run.newest_seen is None or run.since is None or run.since > run.newest_seen:
+            return False
+        return newest is None or newest <= run.newest_seen
+
+    def judge_unknown_coverage(self, run: Run, total: int) -> None:
+        """A repository an older prseed synced: if the database holds as many PRs as GitHub
+        lists, its history is complete; if not, list everything (once) to find what it lacks."""
+        if run.known_pull_requests >= total:
+            run.history_complete = True
+            return
+        logger.info(
+            "%s: the database holds %d of GitHub's %d PRs, synced by an older prseed that did not "
+            "record what it covered: listing every PR once",
+            run.repository,
+            run.known_pull_requests,
+            total,
+        )
+        run.since = self.plan.since_timestamp
+
+    def listing_ended(self, run: Run, stop: str | None, cursor: str | None, reached_end: bool):
+        """A run of PR pages ended: at the end of GitHub's list, or cut at ``stop`` (by
+        ``since`` or max_prs) with the list going on after ``cursor``.  Record what the
+        database now covers, then back-fill below it if this crawl asks for more."""
+        if reached_end:
+            run.history_complete, run.backfill_cursor = True, None
+        elif run.backfill or not self.joins_coverage(run, stop):
+            run.covered_since, run.backfill_cursor, run.history_complete = stop, cursor, False
+        if self.needs_backfill(run):
+            run.backfill, run.since, run.cursor = True, self.plan.since_timestamp, run.backfill_cursor
+            self.crawler.stats.inc_value("prseed/backfills")
+            logger.info(
+                "%s: back-filling PRs updated before %s, which earlier crawls did not reach",
+                run.repository,
+                run.covered_since,
+            )
+            yield self.pull_request_page(run.repository, run.cursor, run.fetched)
+        else:
+            run.listed = True
+
+    @staticmethod
+    def joins_coverage(run: Run, stop: str | None) -> bool:
+        """Does a listing of the newest PRs down to ``stop`` meet what the database held?"""
+        if run.newest_seen is None or stop is None or stop > run.newest_seen:
+            return False
+        return bool(run.history_complete) or (run.covered_since is not None and run.covered_since <= stop)
+
+    def needs_backfill(self, run: Run) -> bool:
+        if run.history_complete or run.covered_since is None:
+            return False
+        if self.plan.max_prs is not None and run.fetched >= self.plan.max_prs:
+            return False
+        since = self.plan.since_timestamp
+        return since is None or since < run.covered_since
 
     def parse_by_id(self, response, repository: str):
         run = self.runs[repository]
@@ -418,14 +534,18 @@ class PullRequestsSpider(scrapy.Spider):
         ]
         yield from self.counted(run, own + rest)
 
-    @staticmethod
-    def counted(run: Run, outputs: list):
-        """Pass ``outputs`` on, counting the rows per table for the progress report."""
+    def counted(self, run: Run, outputs: list):
+        """Pass ``outputs`` on, counting the rows per table for the progress report and
+        the stats ``prseed/rows/TABLE`` (both: what this process fetched)."""
+        counts: dict[str, int] = {}
         for output in outputs:
             table = getattr(output, "TABLE", None)
             if table is not None:
-                run.rows[table] = run.rows.get(table, 0) + 1
-            yield output
+                counts[table] = counts.get(table, 0) + 1
+        for table, count in counts.items():
+            run.rows[table] = run.rows.get(table, 0) + count
+            self.crawler.stats.inc_value(f"prseed/rows/{table}", count)
+        yield from outputs
 
     def connection(self, name: str, connection: dict, parent_id: str, context: dict):
         """The items of one page of a connection, and the request for its next page."""
@@ -522,7 +642,9 @@ class PullRequestsSpider(scrapy.Spider):
         report = {}
         for repository, run in self.runs.items():
             # how many PRs a crawl with a `since` cutoff will meet is unknown until it meets them
-            total = None if run.since else stats.get_value(f"prseed/{repository}/pull_requests_total")
+            total = None
+            if not run.since and not run.backfill:
+                total = stats.get_value(f"prseed/{repository}/pull_requests_total")
             if total is not None and self.plan.max_prs is not None:
                 total = min(total, self.plan.max_prs)
             report[repository] = {
