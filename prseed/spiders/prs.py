@@ -484,7 +484,7 @@ class PullRequestsSpider(scrapy.Spider):
         if run.pending[pull_request_id] > 0:
             return
         del run.pending[pull_request_id]
-        if pull_request_id not in run.broken:
+        if self.syncing and pull_request_id not in run.broken:
             yield items.PullRequestComplete(pull_request_id)
         yield from self.finish_if_done(run)
 
