@@ -33,6 +33,7 @@ from prseed.graphql.queries import (
     pull_request_page_query,
     pull_requests_by_id_query,
 )
+from prseed.httpcache import missing_page_reason
 from prseed.projects import load_projects
 from prseed.spiders.arguments import parse_arguments
 
@@ -587,7 +588,7 @@ class PullRequestsSpider(scrapy.Spider):
     def request_failed(self, failure):
         reason = failure.getErrorMessage()
         if failure.check(IgnoreRequest) and self.settings.getbool("PRSEED_OFFLINE"):
-            reason = "not in the HTTP cache (crawl once online with -s HTTPCACHE_ENABLED=1 to fill it)"
+            reason = missing_page_reason(self.settings, self.name, failure.request)
         yield from self.lost(failure.request, reason)
 
     def lost(self, request, reason: str):
