@@ -14,17 +14,26 @@ Scrapy's own storage, with three differences:
   as ``"repository"``, which ``scrapy cacheinfo`` reports and deletes by;
 * a request with ``request.meta["prseed_refresh_cache"]`` set is a miss, so it is fetched again
   and its new answer replaces the entry.
+
+It also reads the cache back (:func:`cache_entries`, for ``scrapy cacheinfo``) and says why an
+offline replay found no answer for a request (:func:`missing_page_reason`): the URL is part of
+an entry's key, so a cache filled from one ``GITHUB_GRAPHQL_URL`` answers no other.
 """
 
 from __future__ import annotations
 
+import ast
+import gzip
 import pickle
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from time import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy.extensions.httpcache import FilesystemCacheStorage
 from scrapy.http import Headers
+from scrapy.utils.project import data_path
 from scrapy.utils.python import to_bytes
 from w3lib.http import headers_dict_to_raw
 
@@ -39,6 +48,8 @@ SECRET_PREFIXES = (b"bearer ", b"token ", b"basic ")
 
 REPOSITORY_META = "prseed_repository"
 REFRESH_META = "prseed_refresh_cache"
+UNKNOWN = "(unknown)"  # the repository of entries stored without one (or by another storage)
+GZIP_MAGIC = b"\x1f\x8b"  # HTTPCACHE_GZIP=True writes every file gzipped
 
 
 def is_secret_value(value: bytes) -> bool:
@@ -103,3 +114,85 @@ class TokenFreeFilesystemCacheStorage(FilesystemCacheStorage):
             f.write(request.body)
         with self._open(rpath / "pickled_meta", "wb") as f:
             pickle.dump(metadata, f, protocol=4)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One cached answer: a directory ``<spider dir>/<fp[:2]>/<fp>/``."""
+
+    path: Path
+    repository: str
+    url: str | None  # the URL the answer came from
+    timestamp: float  # when it was stored (epoch seconds)
+    size: int  # bytes of its files
+
+
+def spider_cache_dir(settings, spider_name: str) -> Path:
+    """Where Scrapy's filesystem storage keeps a spider's entries."""
+    return Path(data_path(settings["HTTPCACHE_DIR"]), spider_name)
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """The ``meta`` file Scrapy's storage writes: the ``repr`` of a dict of literals, read
+    with :func:`ast.literal_eval` (never unpickled); ``{}`` when it cannot be read."""
+    try:
+        raw = path.read_bytes()
+        if raw.startswith(GZIP_MAGIC):
+            raw = gzip.decompress(raw)
+        metadata = ast.literal_eval(raw.decode("utf-8"))
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError, RecursionError):
+        return {}
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def read_entry(path: Path) -> Entry | None:
+    """The entry in ``path``, or None if it is not one (or vanished while being read)."""
+    try:
+        files = [child for child in path.iterdir() if child.is_file()]
+        size = sum(child.stat().st_size for child in files)
+        stored_at = (path / "pickled_meta").stat().st_mtime
+    except OSError:
+        return None
+    metadata = read_metadata(path / "meta")
+    repository = metadata.get("repository")
+    url = metadata.get("url")
+    timestamp = metadata.get("timestamp")
+    return Entry(
+        path=path,
+        repository=repository if isinstance(repository, str) and repository else UNKNOWN,
+        url=url if isinstance(url, str) else None,
+        timestamp=float(timestamp) if isinstance(timestamp, int | float) else stored_at,
+        size=size,
+    )
+
+
+def cache_entries(spider_dir: Path) -> list[Entry]:
+    """Every entry under ``spider_dir``: Scrapy takes a directory with ``pickled_meta`` to be one."""
+    if not spider_dir.is_dir():
+        return []
+    entries = (read_entry(meta.parent) for meta in spider_dir.glob("*/*/pickled_meta"))
+    return [entry for entry in entries if entry is not None]
+
+
+@cache
+def cached_urls(spider_dir: Path) -> dict[str, frozenset[str]]:
+    """Per repository (lower-cased), the URLs its entries came from.  Read once per process:
+    it is asked only during an offline replay, which stores nothing."""
+    urls: dict[str, set[str]] = {}
+    for entry in cache_entries(spider_dir):
+        if entry.url is not None:
+            urls.setdefault(entry.repository.lower(), set()).add(entry.url)
+    return {repository: frozenset(found) for repository, found in urls.items()}
+
+
+def missing_page_reason(settings, spider_name: str, request: Request) -> str:
+    """Why an offline replay found no answer for ``request``, and the fix: the cache holds
+    that repository's answers from another URL, or the page was never cached."""
+    repository = str(request.meta.get(REPOSITORY_META)).lower()
+    urls = cached_urls(spider_cache_dir(settings, spider_name)).get(repository, frozenset())
+    if urls and request.url not in urls:
+        return (
+            f"not in the HTTP cache for {request.url}: the cache holds answers for "
+            f"{' and '.join(sorted(urls))}; set GITHUB_GRAPHQL_URL to replay them"
+        )
+    return "not in the HTTP cache (crawl once online with -s HTTPCACHE_ENABLED=1 to fill it)"

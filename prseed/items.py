@@ -1,14 +1,15 @@
 """One item class per database table; the field names are the table's columns.
 
 Items are plain dataclasses, so itemadapter, the database pipeline and Scrapy's
-feed exports all handle them. ``TABLE`` names the table an item is written to.
+feed exports all handle them. ``TABLE`` names the table an item is written to; a field
+with ``metadata={"feed": False}`` is left out of feeds (see prseed.exporters).
 Node ids (``id``, ``*_id``) are GitHub's global GraphQL node ids; timestamps are
 GitHub's ISO-8601 UTC strings.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 
@@ -83,7 +84,9 @@ class PullRequest:
     changed_files: int
     files_truncated: bool  # GitHub lists at most 3,000 files; changed_files is the true count
     review_decision: str | None
-    complete: bool = True  # False until every page of every nested connection is written
+    # False until every page of every nested connection is written; the database's
+    # bookkeeping, so not in feeds (a PR's record goes out before its last nested page)
+    complete: bool = field(default=True, metadata={"feed": False})
 
 
 @dataclass

@@ -117,5 +117,16 @@ HTTPCACHE_EXPIRATION_SECS = 0  # entries never expire; re-fetch with -a refresh=
 # Never cache rejected tokens, rate limits or server errors: they are retried, not replayed.
 HTTPCACHE_IGNORE_HTTP_CODES = [401, 403, 429, 500, 502, 503, 504]
 FEED_EXPORT_ENCODING = "utf-8"
+# Records that name their table, shared rows (members, labels...) once per file, no `complete`.
+FEED_EXPORTERS = {
+    "json": "prseed.exporters.JsonItemExporter",
+    "jsonlines": "prseed.exporters.JsonLinesItemExporter",
+    "jsonl": "prseed.exporters.JsonLinesItemExporter",
+    "jl": "prseed.exporters.JsonLinesItemExporter",
+    "csv": "prseed.exporters.CsvItemExporter",
+    "xml": "prseed.exporters.XmlItemExporter",
+    "marshal": "prseed.exporters.MarshalItemExporter",
+    "pickle": "prseed.exporters.PickleItemExporter",
+}
 LOG_LEVEL = "INFO"
 LOG_FORMATTER = "prseed.logformatter.QuietLogFormatter"  # no per-item messages above DEBUG

@@ -17,7 +17,9 @@ from tests.fakegithub import FakeGitHub, generate_dataset
 REPOSITORY = "acme/widgets"
 
 
-def scrapy(*arguments: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def scrapy(
+    *arguments: str, env: dict | None = None, timeout: float = 120, stdin=None
+) -> subprocess.CompletedProcess:
     environment = {
         key: value
         for key, value in os.environ.items()
@@ -28,6 +30,7 @@ def scrapy(*arguments: str, env: dict | None = None, timeout: float = 120) -> su
         [sys.executable, "-m", "scrapy", *arguments],
         cwd=ROOT,
         env=environment,
+        stdin=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+import pty
 import re
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,8 +15,9 @@ import pytest
 import pytest_twisted
 
 from prseed.db import Batch, open_database
+from prseed.db.schema import TABLES
 from tests.crawling import TOKEN, crawl
-from tests.expected import expected_rows
+from tests.expected import database_rows, expected_rows
 from tests.fakegithub import FakeGitHub, generate_dataset
 from tests.test_cli import assert_one_line_error, scrapy
 
@@ -162,3 +167,91 @@ def test_a_bad_projects_file_is_one_line_and_exit_2(tmp_path, content, message):
     if content is not None:
         presets.write_text(content)
     assert_one_line_error(scrapy("projects", "-s", f"PRSEED_PROJECTS_FILE={presets}"), message)
+
+
+def delete(database_url: str, repository: str, *options: str, stdin=subprocess.DEVNULL):
+    return scrapy(
+        "dbstatus", "--delete", repository, *options, "-s", f"DATABASE_URL={database_url}", stdin=stdin
+    )
+
+
+def deleted_counts(stdout: str) -> dict[str, int]:
+    """The per-table lines of ``dbstatus --delete``'s report."""
+    title, header, *rows, total = stdout.splitlines()
+    assert title.startswith("deleted ") and header.split() == ["table", "rows"]
+    counts = {line.split()[0]: int(line.split()[1]) for line in rows}
+    assert total.split() == ["total", str(sum(counts.values()))]
+    return counts
+
+
+@pytest_twisted.ensureDeferred
+async def test_delete_removes_one_repository_and_its_next_crawl_starts_from_nothing(
+    dataset, database_url, caplog
+):
+    with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
+        await crawl(github.url, database_url, repos=",".join(REPOSITORIES))
+        before = database_rows(database_url)
+        assert before == expected_rows(dataset, REPOSITORIES)
+        gadgets = expected_rows(dataset, ["acme/gadgets"])
+        widgets = expected_rows(dataset, ["acme/widgets"])
+        # members both repositories refer to stay; those only acme/widgets refers to go
+        assert widgets["members"] - gadgets["members"] and widgets["members"] & gadgets["members"]
+
+        result = delete(database_url, "acme/widgets", "--yes")
+        assert result.returncode == 0, result.stderr[-2000:]
+        after = database_rows(database_url)
+        assert after == gadgets
+        counts = deleted_counts(result.stdout)
+        assert list(counts) == [table.name for table in reversed(TABLES)]  # children first
+        assert counts == {
+            **{name: len(before[name]) - len(after[name]) for name in before},
+            "sync_state": 1,
+        }
+        database = open_database(database_url)
+        try:
+            assert database.sync_state("acme/widgets") is None
+            assert database.sync_state("acme/gadgets") is not None
+        finally:
+            database.close()
+
+        caplog.set_level(logging.INFO, logger="prseed.spiders.prs")
+        crawler = await crawl(github.url, database_url, repo="acme/widgets")
+    assert "(the last sync)" not in caplog.text and "up to date" not in caplog.text
+    assert crawler.stats.get_value("prseed/pull_requests") == len(widgets["pull_requests"])
+    assert database_rows(database_url) == before
+
+
+@pytest_twisted.ensureDeferred
+async def test_delete_asks_on_a_terminal_and_needs_yes_without_one(dataset, sqlite_url):
+    with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
+        await crawl(github.url, sqlite_url, repo="acme/gadgets")
+    before = database_rows(sqlite_url)
+    total = sum(map(len, before.values())) + 1  # and its sync_state row
+    assert_one_line_error(delete(sqlite_url, "acme/gadgets"), f"deleting {total} rows of acme/gadgets needs")
+    for answer, code in (("n", 1), ("y", 0)):
+        assert database_rows(sqlite_url) == before
+        leader, follower = pty.openpty()
+        try:
+            os.write(leader, f"{answer}\n".encode())
+            result = delete(sqlite_url, "acme/gadgets", stdin=follower)
+        finally:
+            os.close(leader)
+            os.close(follower)
+        assert result.returncode == code, result.stderr[-2000:]
+        assert f"delete {total} rows of acme/gadgets? [y/N]" in result.stderr
+    assert not any(database_rows(sqlite_url).values())
+
+
+@pytest.mark.parametrize(
+    "repository, exists, message",
+    [
+        ("acme/nothing", True, "acme/nothing is not in SQLite database"),
+        ("acme/nothing", False, "acme/nothing is not in SQLite database"),
+        ("acme", True, "is not a repository"),
+    ],
+)
+def test_delete_of_what_is_not_there_is_one_line(sqlite_url, repository, exists, message):
+    if exists:
+        open_database(sqlite_url).close()
+    assert_one_line_error(delete(sqlite_url, repository, "--yes"), message)
+    assert Path(sqlite_url.removeprefix("sqlite:///")).exists() == exists  # never created

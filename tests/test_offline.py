@@ -44,21 +44,30 @@ async def test_replay_rebuilds_the_database_without_network_or_token(tmp_path):
             assert TOKEN.encode() not in path.read_bytes(), path
 
 
-def test_a_page_missing_from_the_cache_is_an_error_naming_it(tmp_path):
-    dataset = generate_dataset({REPOSITORY: 30}, seed=21, big_pr=True)
-    cache_dir = tmp_path / "cache"
-    common = ["crawl", "prs", "-a", f"repo={REPOSITORY}", "-s", f"HTTPCACHE_DIR={cache_dir}"]
+def replay_command(cache_dir: Path) -> list[str]:
+    return ["crawl", "prs", "-a", f"repo={REPOSITORY}", "-s", f"HTTPCACHE_DIR={cache_dir}"]
+
+
+def fill_cache(dataset, cache_dir: Path, database_url: str) -> str:
+    """Crawl the fake server with the cache on; return the URL it answered at (now dead)."""
     with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
         online = scrapy(
-            *common,
+            *replay_command(cache_dir),
             "-s",
             "HTTPCACHE_ENABLED=1",
             "-s",
             f"GITHUB_GRAPHQL_URL={github.url}",
-            env={"GITHUB_TOKEN": TOKEN, "DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}"},
+            env={"GITHUB_TOKEN": TOKEN, "DATABASE_URL": database_url},
         )
         assert online.returncode == 0, online.stderr[-2000:]
-        url = github.url
+        return github.url
+
+
+def test_a_page_missing_from_the_cache_is_an_error_naming_it(tmp_path):
+    dataset = generate_dataset({REPOSITORY: 30}, seed=21, big_pr=True)
+    cache_dir = tmp_path / "cache"
+    common = replay_command(cache_dir)
+    url = fill_cache(dataset, cache_dir, f"sqlite:///{tmp_path / 'a.db'}")
     missing = [
         entry
         for entry in cache_entries(cache_dir)
@@ -81,3 +90,20 @@ def test_a_page_missing_from_the_cache_is_an_error_naming_it(tmp_path):
     assert 1 <= len(lost) <= len(missing), replay.stderr[-3000:]
     assert all(REPOSITORY in line and "follow-up reviews" in line for line in lost)
     assert "pages failed" in replay.stderr.splitlines()[-1]
+
+
+def test_a_replay_at_another_url_names_the_url_the_cache_holds(tmp_path):
+    dataset = generate_dataset({REPOSITORY: 30}, seed=21, big_pr=True)
+    cache_dir = tmp_path / "cache"
+    url = fill_cache(dataset, cache_dir, f"sqlite:///{tmp_path / 'online.db'}")
+    offline = [*replay_command(cache_dir), "-s", "PRSEED_OFFLINE=1"]
+    elsewhere = scrapy(  # GITHUB_GRAPHQL_URL left at its default, GitHub's
+        *offline, env={"DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}"}
+    )
+    assert elsewhere.returncode == 1, elsewhere.stderr[-3000:]
+    (lost,) = [line for line in elsewhere.stderr.splitlines() if " failed: " in line]
+    assert lost.endswith(f"the cache holds answers for {url}; set GITHUB_GRAPHQL_URL to replay them"), lost
+    replayed = f"sqlite:///{tmp_path / 'c.db'}"
+    there = scrapy(*offline, "-s", f"GITHUB_GRAPHQL_URL={url}", env={"DATABASE_URL": replayed})
+    assert there.returncode == 0, there.stderr[-3000:]
+    assert database_rows(replayed) == expected_rows(dataset, [REPOSITORY])

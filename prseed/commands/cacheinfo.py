@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-import gzip
 import json
 import shlex
 import shutil
@@ -13,9 +11,8 @@ from pathlib import Path
 from time import time
 from typing import TYPE_CHECKING, Any
 
-from scrapy.utils.project import data_path
-
 from prseed.cli import PrseedCommand
+from prseed.httpcache import UNKNOWN, Entry, cache_entries, spider_cache_dir
 from prseed.spiders.arguments import REPOSITORY  # the rule of -a repo=
 from prseed.tables import aligned
 
@@ -24,18 +21,6 @@ if TYPE_CHECKING:
 
 SPIDER = "prs"
 STALE_DAYS = 7
-UNKNOWN = "(unknown)"  # entries stored without a repository (or by another storage)
-GZIP_MAGIC = b"\x1f\x8b"  # HTTPCACHE_GZIP=True writes every file gzipped
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One cached answer: a directory ``<spider dir>/<fp[:2]>/<fp>/``."""
-
-    path: Path
-    repository: str
-    timestamp: float  # when it was stored (epoch seconds)
-    size: int  # bytes of its files
 
 
 @dataclass(frozen=True)
@@ -77,46 +62,6 @@ def human_size(size: int) -> str:
         if value < 1024 or unit == "TiB":
             break
     return f"{value:.1f} {unit}"
-
-
-def read_metadata(path: Path) -> dict[str, Any]:
-    """The ``meta`` file Scrapy's storage writes: the ``repr`` of a dict of literals, read
-    with :func:`ast.literal_eval` (never unpickled); ``{}`` when it cannot be read."""
-    try:
-        raw = path.read_bytes()
-        if raw.startswith(GZIP_MAGIC):
-            raw = gzip.decompress(raw)
-        metadata = ast.literal_eval(raw.decode("utf-8"))
-    except (OSError, ValueError, SyntaxError, EOFError, MemoryError, RecursionError):
-        return {}
-    return metadata if isinstance(metadata, dict) else {}
-
-
-def read_entry(path: Path) -> Entry | None:
-    """The entry in ``path``, or None if it is not one (or vanished while being read)."""
-    try:
-        files = [child for child in path.iterdir() if child.is_file()]
-        size = sum(child.stat().st_size for child in files)
-        stored_at = (path / "pickled_meta").stat().st_mtime
-    except OSError:
-        return None
-    metadata = read_metadata(path / "meta")
-    repository = metadata.get("repository")
-    timestamp = metadata.get("timestamp")
-    return Entry(
-        path=path,
-        repository=repository if isinstance(repository, str) and repository else UNKNOWN,
-        timestamp=float(timestamp) if isinstance(timestamp, int | float) else stored_at,
-        size=size,
-    )
-
-
-def cache_entries(spider_dir: Path) -> list[Entry]:
-    """Every entry under ``spider_dir``: Scrapy takes a directory with ``pickled_meta`` to be one."""
-    if not spider_dir.is_dir():
-        return []
-    entries = (read_entry(meta.parent) for meta in spider_dir.glob("*/*/pickled_meta"))
-    return [entry for entry in entries if entry is not None]
 
 
 def summarise(entries: list[Entry]) -> list[RepositorySummary]:
@@ -227,7 +172,7 @@ class Command(PrseedCommand):
                     "e.g. --delete antiwork/gumroad"
                 )
                 return
-        spider_dir = Path(data_path(self.settings["HTTPCACHE_DIR"]), SPIDER)
+        spider_dir = spider_cache_dir(self.settings, SPIDER)
         entries = cache_entries(spider_dir)
         if not entries and not opts.json:
             print(f"no HTTP cache at {spider_dir}: run a crawl with -s HTTPCACHE_ENABLED=1 first")

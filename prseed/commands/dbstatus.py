@@ -1,8 +1,10 @@
-"""``scrapy dbstatus``: what the database holds, per repository, and how its sync stands."""
+"""``scrapy dbstatus``: what the database holds, per repository, and how its sync stands;
+``--delete OWNER/NAME`` removes one repository's rows."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,12 +13,14 @@ from prseed.db import open_database
 from prseed.db.backends import from_database
 from prseed.db.schema import TABLE_BY_NAME
 from prseed.exceptions import ConfigError
+from prseed.spiders.arguments import repository as repository_argument
 from prseed.tables import aligned
 
 if TYPE_CHECKING:
     import argparse
 
     from prseed.db import Database
+    from prseed.db.backends import RepositoryRows
 
 # (column in the output, table whose rows hang off a pull request)
 CHILD_TABLES = (
@@ -122,6 +126,26 @@ def covered(entry: dict[str, Any]) -> str:
     return "unknown" if entry["watermark"] else "-"
 
 
+def open_existing(url: str) -> tuple[Database | None, str]:
+    """The database at ``url`` and its description; no database for a SQLite file that does
+    not exist (a status command does not create one)."""
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return None, f"SQLite database {url.removeprefix('sqlite:///')}"
+    database = open_database(url)
+    return database, database.description
+
+
+def render_deleted(deleted: RepositoryRows) -> list[str]:
+    rows = [["table", "rows"], *([table, str(count)] for table, count in deleted.rows.items())]
+    return aligned([*rows, ["total", str(deleted.total)]], left={0})
+
+
+def confirmed(question: str) -> bool:
+    """Ask on the terminal (the question on stderr, so --json output stays clean)."""
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
 class Command(PrseedCommand):
     def syntax(self) -> str:
         return "[options]"
@@ -134,32 +158,44 @@ class Command(PrseedCommand):
             "Read DATABASE_URL (SQLite or PostgreSQL) and show per repository: rows of pull requests, "
             "reviews, commits, files, check runs, PR labels and closing issues; PRs still incomplete; "
             "the newest PR update; the sync watermark, the last sync, and a crawl in progress "
-            "(or interrupted: the next crawl continues it). Nothing is fetched from GitHub."
+            "(or interrupted: the next crawl continues it). Nothing is fetched from GitHub. "
+            "--delete OWNER/NAME removes every row of that repository (and the members no other "
+            "repository refers to) in one transaction, so that its next crawl starts from nothing."
         )
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
         parser.add_argument("--json", action="store_true", help="print the same data as JSON")
+        parser.add_argument(
+            "--delete",
+            metavar="OWNER/NAME",
+            help="delete every row of a repository (asks first on a terminal)",
+        )
+        parser.add_argument("--yes", action="store_true", help="with --delete: do not ask")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
         if args:
             self.fail(f"dbstatus takes no arguments, got {' '.join(args)!r}: see scrapy dbstatus -h")
             return
-        url = self.settings.get("DATABASE_URL")
-        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-            description, status = f"SQLite database {url.removeprefix('sqlite:///')}", []  # not created
-        else:
-            try:
-                database = open_database(url)
-            except ConfigError as exc:
-                self.fail(str(exc))
-                return
-            try:
-                description, status = database.description, repository_status(database)
-            finally:
+        try:
+            repository = None if opts.delete is None else repository_argument(opts.delete, "--delete")
+            database, description = open_existing(self.settings.get("DATABASE_URL"))
+        except ConfigError as exc:
+            self.fail(str(exc))
+            return
+        try:
+            if repository is None:
+                self.show(database, description, opts.json)
+            else:
+                self.delete(database, description, repository, opts)
+        finally:
+            if database is not None:
                 database.close()
-        if opts.json:
+
+    def show(self, database: Database | None, description: str, as_json: bool) -> None:
+        status = repository_status(database) if database is not None else []
+        if as_json:
             print(json.dumps({"database": description, "repositories": status}, indent=2))
         elif not status:
             print(f"{description} holds no repository yet: run scrapy crawl prs -a repo=OWNER/NAME")
@@ -167,3 +203,32 @@ class Command(PrseedCommand):
             print(description)
             for line in render(status):
                 print(line)
+
+    def delete(self, database: Database | None, description: str, repository: str, opts) -> None:
+        missing = f"{repository} is not in {description}: scrapy dbstatus lists what it holds"
+        found = database.count_repository_rows(repository) if database is not None else None
+        if found is None:
+            self.fail(missing)
+            return
+        if not opts.yes:
+            if not sys.stdin.isatty():
+                self.fail(
+                    f"deleting {found.total} rows of {found.repository} needs confirmation: "
+                    "run it on a terminal, or add --yes"
+                )
+                return
+            if not confirmed(f"delete {found.total} rows of {found.repository}?"):
+                print("nothing deleted", file=sys.stderr)
+                self.exitcode = 1
+                return
+        deleted = database.delete_repository(repository)
+        if deleted is None:  # deleted by someone else meanwhile
+            self.fail(missing)
+            return
+        if opts.json:
+            document = {"database": description, "repository": deleted.repository}
+            print(json.dumps({**document, "deleted": deleted.rows, "total": deleted.total}, indent=2))
+            return
+        print(f"deleted {deleted.total} rows of {deleted.repository} from {description}")
+        for line in render_deleted(deleted):
+            print(line)

@@ -32,7 +32,7 @@ from prseed.db.schema import (
     upsert_statement,
 )
 from prseed.exceptions import ConfigError
-from prseed.items import SyncState
+from prseed.items import Member, Repository, SyncState
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,39 @@ class Batch:
 
     def __len__(self) -> int:
         return self.items
+
+
+# Columns holding a member's login: members are shared, so a repository's rows refer to them.
+MEMBER_COLUMNS = tuple(
+    (table, column) for table in TABLES for column in table.column_names if column.endswith("_login")
+)
+
+
+def rows_of_repository(table: Table, repository_id: str | None, repository: str) -> tuple[str, tuple]:
+    """The condition (``?`` placeholders) and parameters that pick a table's rows of one
+    repository; not for members, which repositories share."""
+    if "pull_request_id" in table.column_names:
+        return "pull_request_id IN (SELECT id FROM pull_requests WHERE repository_id = ?)", (repository_id,)
+    if table.item is Repository:
+        return "id = ?", (repository_id,)
+    if table.item is SyncState:  # also the row of a crawl that never learnt the repository's id
+        return (
+            "repository_id = ? OR (repository_id IS NULL AND lower(repository) = lower(?))",
+            (repository_id, repository),
+        )
+    return "repository_id = ?", (repository_id,)
+
+
+@dataclass
+class RepositoryRows:
+    """A repository's rows per table, children first (the order they are deleted in)."""
+
+    repository: str  # OWNER/NAME as the database spells it
+    rows: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
 
 
 @dataclass
@@ -270,7 +303,7 @@ class Database:
         (``2024-03-01T12:00:00Z``) and booleans as bool, whichever the database."""
         names = table.column_names
         booleans = {column.name for column in table.columns if column.kind == "boolean"}
-        condition = f" WHERE {where.replace('?', self.dialect.placeholder)}" if where else ""
+        condition = f" WHERE {self._sql(where)}" if where else ""
         with self.transaction() as cursor:
             cursor.execute(f"SELECT {', '.join(names)} FROM {table.name}{condition}", parameters)
             rows = cursor.fetchall()
@@ -298,6 +331,68 @@ class Database:
         table = TABLE_BY_NAME["pull_requests"]
         rows = self.select(table, "repository_id = ? AND NOT complete", (repository_id,))
         return sorted(row["id"] for row in rows)
+
+    def count_repository_rows(self, repository: str) -> RepositoryRows | None:
+        """What :meth:`delete_repository` would delete; None if the database holds nothing of it."""
+        with self.transaction() as cursor:
+            return self._repository_rows(cursor, repository, delete=False)
+
+    def delete_repository(self, repository: str) -> RepositoryRows | None:
+        """Delete every row of ``OWNER/NAME`` in one transaction, children first, and the
+        members no other repository's rows refer to; return what was deleted (None: nothing
+        of it was there).  A crawl of it then starts from nothing."""
+        with self.transaction() as cursor:
+            return self._repository_rows(cursor, repository, delete=True)
+
+    def _repository_rows(self, cursor, repository: str, delete: bool) -> RepositoryRows | None:
+        owner, _, name = repository.partition("/")
+        cursor.execute(
+            self._sql(
+                "SELECT id, owner, name FROM repositories "
+                "WHERE lower(owner) = lower(?) AND lower(name) = lower(?)"
+            ),
+            (owner, name),
+        )
+        found = cursor.fetchone()
+        repository_id, spelled = (found[0], f"{found[1]}/{found[2]}") if found else (None, repository)
+        members = self._members_only_of(cursor, repository_id, repository) if found else []
+        rows = {}
+        for table in reversed(TABLES):  # TABLES lists parents first
+            if table.item is Member:
+                if delete:
+                    cursor.executemany(
+                        self._sql("DELETE FROM members WHERE login = ?"), [(login,) for login in members]
+                    )
+                rows[table.name] = len(members)
+                continue
+            condition, parameters = rows_of_repository(table, repository_id, repository)
+            action = "DELETE" if delete else "SELECT count(*)"
+            cursor.execute(self._sql(f"{action} FROM {table.name} WHERE {condition}"), parameters)
+            rows[table.name] = cursor.rowcount if delete else cursor.fetchone()[0]
+        if found is None and not any(rows.values()):
+            return None
+        return RepositoryRows(spelled, rows)
+
+    def _members_only_of(self, cursor, repository_id: str, repository: str) -> list[str]:
+        """The logins of members that rows of this repository refer to, and no other row."""
+        here: set[str] = set()
+        elsewhere: set[str] = set()
+        for table, column in MEMBER_COLUMNS:
+            condition, parameters = rows_of_repository(table, repository_id, repository)
+            for logins, rows in ((here, condition), (elsewhere, f"NOT ({condition})")):
+                cursor.execute(
+                    self._sql(
+                        f"SELECT DISTINCT {column} FROM {table.name} WHERE {column} IS NOT NULL AND {rows}"
+                    ),
+                    parameters,
+                )
+                logins.update(login for (login,) in cursor.fetchall())
+        cursor.execute("SELECT login FROM members")
+        return sorted((here - elsewhere) & {login for (login,) in cursor.fetchall()})
+
+    def _sql(self, text: str) -> str:
+        """``text`` with its ``?`` placeholders in this database's style."""
+        return text.replace("?", self.dialect.placeholder)
 
     @contextmanager
     def transaction(self):

@@ -33,6 +33,7 @@ from prseed.graphql.queries import (
     pull_request_page_query,
     pull_requests_by_id_query,
 )
+from prseed.httpcache import missing_page_reason
 from prseed.projects import load_projects
 from prseed.spiders.arguments import parse_arguments
 
@@ -604,7 +605,7 @@ class PullRequestsSpider(scrapy.Spider):
         if run.pending[pull_request_id] > 0:
             return
         del run.pending[pull_request_id]
-        if pull_request_id not in run.broken:
+        if self.syncing and pull_request_id not in run.broken:
             yield items.PullRequestComplete(pull_request_id)
         yield from self.finish_if_done(run)
 
@@ -709,7 +710,7 @@ class PullRequestsSpider(scrapy.Spider):
     def request_failed(self, failure):
         reason = failure.getErrorMessage()
         if failure.check(IgnoreRequest) and self.settings.getbool("PRSEED_OFFLINE"):
-            reason = "not in the HTTP cache (crawl once online with -s HTTPCACHE_ENABLED=1 to fill it)"
+            reason = missing_page_reason(self.settings, self.name, failure.request)
         yield from self.lost(failure.request, reason)
 
     def lost(self, request, reason: str):
