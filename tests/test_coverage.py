@@ -10,12 +10,12 @@ import pytest
 import pytest_twisted
 from scrapy import signals
 
-from prseed.db import open_database
 from prseed.spiders.prs import shifted
 from tests.crawling import TOKEN, crawl
 from tests.expected import database_rows, expected_rows, selected_pull_requests
 from tests.fakegithub import FakeGitHub, generate_dataset
 from tests.test_dbstatus import dbstatus
+from tests.test_sync import sync_state
 
 REPOSITORY = "acme/widgets"
 SIZE = 90
@@ -24,14 +24,6 @@ SIZE = 90
 @pytest.fixture
 def dataset():
     return generate_dataset({REPOSITORY: SIZE}, seed=29, big_pr=False)
-
-
-def sync_state(database_url):
-    database = open_database(database_url)
-    try:
-        return database.sync_state(REPOSITORY)
-    finally:
-        database.close()
 
 
 def pages(github, since: int) -> list[dict]:
