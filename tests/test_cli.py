@@ -3,35 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import ROOT
 from tests.crawling import TOKEN
 from tests.expected import database_rows, expected_rows
 from tests.fakegithub import FakeGitHub, generate_dataset
+from tests.processes import scrapy
 
 REPOSITORY = "acme/widgets"
-
-
-def scrapy(*arguments: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("GITHUB_TOKEN", "GITHUB_TOKENS", "DATABASE_URL")
-    }
-    environment.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "scrapy", *arguments],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +120,4 @@ def test_only_bad_tokens_stop_the_crawl_before_any_data_request(github, tmp_path
     assert_one_line_error(result, "no_valid_token", code=1)
     assert "…1111" in result.stderr and "bad-token-1111" not in result.stderr
     assert [record.status for record in github.requests[before:]] == [401, 401]
+

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -26,11 +24,11 @@ from twisted.internet.task import deferLater
 from prseed.commands.rpc import RpcFailure, call, default_url
 from prseed.exceptions import ConfigError
 from prseed.extensions.jsonrpc import JsonRpcService, json_safe, port_range, visible_setting
-from tests.conftest import ROOT
 from tests.crawling import TOKEN, crawl
 from tests.expected import database_rows, expected_rows
 from tests.fakegithub import FakeGitHub, generate_dataset
 from tests.postgres import free_port
+from tests.processes import ScrapyProcess, assert_no_deprecation, scrapy
 
 REPOSITORY = "acme/widgets"
 SECRET = "rpc-secret-9f8e7d6c5b4a"
@@ -345,24 +343,6 @@ async def test_without_a_secret_control_is_refused_and_busy_ports_are_skipped(gi
 # --- the command-line client and a JOBDIR, as a user runs them ----------------------------------
 
 
-def scrapy(*arguments: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scrapy", *arguments],
-        cwd=ROOT,
-        env=environment(env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def environment(extra: dict | None = None) -> dict:
-    names = ("GITHUB_TOKEN", "GITHUB_TOKENS", "DATABASE_URL", "PRSEED_JSONRPC_SECRET", "http_proxy")
-    env = {key: value for key, value in os.environ.items() if key not in names}
-    env.update(extra or {})
-    return env
-
-
 def one_error_line(result: subprocess.CompletedProcess, message: str, code: int = 1) -> None:
     assert result.returncode == code, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
@@ -390,13 +370,7 @@ def test_close_keeps_the_jobdir_and_a_rerun_resumes_it(dataset, tmp_path):
         log = tmp_path / "first.log"
         with log.open("w") as output:
             service = ("-s", "JSONRPC_ENABLED=1", "-s", f"JSONRPC_PORT={port}")
-            first = subprocess.Popen(
-                [sys.executable, "-m", "scrapy", *command, *service],
-                cwd=ROOT,
-                env=environment(env),
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
+            first = ScrapyProcess(*command, *service, env=env, stdout=output, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 30
             while True:  # the service is up and the crawl under way: pause it there
@@ -426,6 +400,7 @@ def test_close_keeps_the_jobdir_and_a_rerun_resumes_it(dataset, tmp_path):
                 first.kill()
                 first.wait()
         text = log.read_text()
+        assert_no_deprecation(text)
         assert "Spider closed (shutdown)" in text and "'finish_reason': 'shutdown'" in text
         assert "did not stop cleanly" not in text and SECRET not in text and TOKEN not in text
 

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import call_later, create_looping_call
-from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy.utils.reactor import listen_tcp
 from twisted.internet.error import CannotListenError
 from twisted.web.resource import Resource
@@ -391,15 +391,14 @@ class JsonRpcService:
         self.sampler = create_looping_call(self.sample_progress)
         self.sampler.start(PROGRESS_SAMPLE_EVERY)
 
-    def spider_closed(self, spider, reason: str):
+    async def spider_closed(self, spider, reason: str) -> None:
         if self.sampler is not None and self.sampler.running:
             self.sampler.stop()
         self.sampler = None
         port, self.port = self.port, None
         if port is not None:
+            await maybe_deferred_to_future(port.stopListening())
             logger.info("JSON-RPC service stopped")
-            return port.stopListening()
-        return None
 
     def sample_progress(self) -> None:
         try:
