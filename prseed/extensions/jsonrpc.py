@@ -33,7 +33,6 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import call_later, create_looping_call
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy.utils.reactor import listen_tcp
@@ -41,7 +40,7 @@ from twisted.internet.error import CannotListenError
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
-from prseed.exceptions import ConfigError
+from prseed.exceptions import ConfigError, off
 
 logger = logging.getLogger(__name__)
 
@@ -350,7 +349,7 @@ class JsonRpcService:
     def from_crawler(cls, crawler):
         settings = crawler.settings
         if not settings.getbool("JSONRPC_ENABLED"):
-            raise NotConfigured("JSONRPC_ENABLED is off")
+            raise off(cls, "JSONRPC_ENABLED is off")
         check_settings(settings)
         host = str(settings.get("JSONRPC_HOST") or DEFAULT_HOST).strip()
         ports = port_range(settings.get("JSONRPC_PORT", DEFAULT_PORTS))

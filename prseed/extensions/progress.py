@@ -11,9 +11,9 @@ import time
 from datetime import datetime
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
+from prseed.exceptions import off
 from prseed.middlewares.tokens import TokenPoolMiddleware
 from prseed.tables import aligned
 
@@ -77,7 +77,7 @@ class ProgressExtension:
     @classmethod
     def from_crawler(cls, crawler):
         if not callable(getattr(crawler.spidercls, "progress", None)):
-            raise NotConfigured("the spider reports no progress")
+            raise off(cls, "the spider reports no progress")
         interval = crawler.settings.getfloat("PRSEED_PROGRESS_INTERVAL")
         extension = cls(crawler, interval, live=bool(interval) and sys.stderr.isatty())
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
