@@ -34,6 +34,8 @@ REPOSITORY = "acme/widgets"
 SECRET = "rpc-secret-9f8e7d6c5b4a"
 LATENCY = 0.1  # seconds per answer of the fake GitHub: a 300-PR crawl takes many seconds
 SLOW = {"PRSEED_PAGE_SIZE": 3, "PRSEED_MIN_PAGE_SIZE": 1}
+STOP_TIMEOUT = 30  # seconds a stopped crawl may take to end
+TOKEN_CHECK_SECONDS = 2.0  # GitHub's answer to the token check, in the tests of a crawl still starting
 
 
 @pytest.fixture(scope="module")
@@ -127,15 +129,15 @@ class RunningCrawl:
     def capture(self, crawler) -> None:
         self.crawler = crawler
 
-    async def service(self, timeout: float = 15) -> JsonRpcService:
-        """The extension once it listens and the crawl has sent a few pages."""
+    async def service(self, timeout: float = 15, sent: int = 3) -> JsonRpcService:
+        """The extension once it listens and the crawl has sent ``sent`` pages."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert not self.done.called, "the crawl ended before its service could be used"
             extension = None
             if self.crawler is not None and self.crawler.extensions is not None:
                 extension = self.crawler.get_extension(JsonRpcService)
-            if extension is not None and extension.port is not None and len(self.requests()) >= 3:
+            if extension is not None and extension.port is not None and len(self.requests()) >= sent:
                 self.url = extension.url
                 return extension
             await sleep(0.05)
@@ -156,11 +158,18 @@ class RunningCrawl:
                 return True
         return False
 
+    async def tokens_checked(self, timeout: float = 15) -> None:
+        """Wait until GitHub has answered the token check."""
+        deadline = time.monotonic() + timeout
+        while not any(record.end_time for record in self.github.requests_for("TokenCheck")):
+            assert time.monotonic() < deadline, "the token check was not answered"
+            await sleep(0.05)
+
     async def stop(self) -> None:
         """End a crawl a test left running (without the service)."""
         if not self.done.called:
             await deferred_from_coro(self.crawler.stop_async())
-        await self.done
+        await self.done.addTimeout(STOP_TIMEOUT, reactor)
 
 
 @pytest.fixture
@@ -318,6 +327,49 @@ async def test_pause_stops_new_requests_and_unpause_resumes(github, sqlite_url):
     finally:
         await running.stop()
     assert crawler.stats.get_value("finish_reason") == "shutdown"
+
+
+async def starting(github, sqlite_url) -> RunningCrawl:
+    """A crawl whose service listens while GitHub is slow to answer its token check (run
+    on spider_opened, before the engine starts)."""
+    github.latency = TOKEN_CHECK_SECONDS
+    running = RunningCrawl(github, sqlite_url, {"JSONRPC_PORT": free_port(), "JSONRPC_SECRET": SECRET})
+    await running.service(sent=0)
+    github.latency = LATENCY  # for the requests after the token check
+    assert not running.crawler.engine.running and not running.requests()
+    return running
+
+
+@pytest_twisted.ensureDeferred
+async def test_pause_while_the_tokens_are_checked_holds_the_crawl_until_unpause(github, sqlite_url):
+    running = await starting(github, sqlite_url)
+    try:
+        assert await result(running.url, "pause", secret=SECRET) == {"paused": True}
+        await running.tokens_checked()
+        await sleep(1.0)
+        assert running.crawler.engine.running and running.crawler.engine.paused
+        assert running.requests() == []
+
+        assert await result(running.url, "unpause", secret=SECRET) == {"paused": False}
+        await sleep(0.8)
+        assert running.requests()
+        assert await result(running.url, "close", secret=SECRET) == {"closing": True, "reason": "shutdown"}
+        crawler = await running.done
+    finally:
+        await running.stop()
+    assert crawler.stats.get_value("finish_reason") == "shutdown"
+
+
+@pytest_twisted.ensureDeferred
+async def test_close_while_the_tokens_are_checked_stops_before_any_page(github, sqlite_url):
+    running = await starting(github, sqlite_url)
+    try:
+        assert await result(running.url, "close", secret=SECRET) == {"closing": True, "reason": "shutdown"}
+        crawler = await running.done.addTimeout(STOP_TIMEOUT, reactor)
+    finally:
+        await running.stop()
+    assert crawler.stats.get_value("finish_reason") == "shutdown"
+    assert running.requests() == []
 
 
 @pytest_twisted.ensureDeferred

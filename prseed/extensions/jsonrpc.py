@@ -50,6 +50,7 @@ DEFAULT_PORTS = [6024, 6030]
 SECRET_ENVIRONMENT = "PRSEED_JSONRPC_SECRET"  # read when JSONRPC_SECRET is unset (like GITHUB_TOKEN)
 MAX_BODY = 64 * 1024  # bytes; a request of this service is a few dozen
 PROGRESS_SAMPLE_EVERY = 2.0  # seconds; the first sight of each repository anchors its rate
+STARTING_POLL = 0.1  # seconds between looks at whether a starting crawl's engine runs yet
 
 # JSON-RPC 2.0 error codes (https://www.jsonrpc.org/specification#error_object)
 PARSE_ERROR = -32700
@@ -514,21 +515,26 @@ class JsonRpcService:
 
     # --- control methods ----------------------------------------------------------------
 
-    def running_engine(self, method: str):
+    def crawl_engine(self, method: str):
+        """The engine of a crawl that is starting or running; RpcError once it closes.
+
+        The service listens from spider_opened on, while the token checks (spider_opened
+        handlers) still run and the engine has not started: pausing it then holds the
+        crawl from its first request."""
         engine = getattr(self.crawler, "engine", None)
-        if engine is None or not engine.running or not self.crawler.crawling:
+        if engine is None or not self.crawler.crawling:
             raise RpcError(NOT_RUNNING, f"cannot {method}: the crawl is closing")
         return engine
 
     def pause(self, client: str) -> dict:
-        engine = self.running_engine("pause")
+        engine = self.crawl_engine("pause")
         if not engine.paused:
             logger.info("JSON-RPC: crawl paused by %s (no new requests until unpause)", client)
         engine.pause()
         return {"paused": True}
 
     def unpause(self, client: str) -> dict:
-        engine = self.running_engine("unpause")
+        engine = self.crawl_engine("unpause")
         if engine.paused:
             logger.info("JSON-RPC: crawl resumed by %s", client)
         engine.unpause()
@@ -543,10 +549,16 @@ class JsonRpcService:
         finish, and a JOBDIR keeps its queue).  The answer goes out first."""
         if self.crawler.crawling:
             logger.info("JSON-RPC: close requested by %s; shutting down gracefully, as after Ctrl-C", client)
+            self.crawler.engine.pause()  # nothing new goes out meanwhile, even while starting
             call_later(0, self._stop)
         return {"closing": True, "reason": "shutdown"}
 
     def _stop(self) -> None:
+        if self.crawler.crawling and not self.crawler.engine.running:
+            # Still starting (the token checks): Crawler.stop_async() would only mark the
+            # crawler stopped, the engine would start anyway and never stop.  Once it runs.
+            call_later(STARTING_POLL, self._stop)
+            return
         deferred = deferred_from_coro(self.crawler.stop_async())
         if deferred is not None and hasattr(deferred, "addErrback"):
             deferred.addErrback(lambda failure: logger.error("JSON-RPC close failed: %s", failure.value))
