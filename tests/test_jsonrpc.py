@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import subprocess
 import time
@@ -24,6 +25,7 @@ from twisted.internet.task import deferLater
 from prseed.commands.rpc import RpcFailure, call, default_url
 from prseed.exceptions import ConfigError
 from prseed.extensions.jsonrpc import JsonRpcService, json_safe, port_range, visible_setting
+from prseed.extensions.progress import ProgressExtension
 from tests.crawling import TOKEN, crawl
 from tests.expected import database_rows, expected_rows
 from tests.fakegithub import FakeGitHub, generate_dataset
@@ -327,6 +329,60 @@ async def test_pause_stops_new_requests_and_unpause_resumes(github, sqlite_url):
     finally:
         await running.stop()
     assert crawler.stats.get_value("finish_reason") == "shutdown"
+
+
+@pytest_twisted.ensureDeferred
+async def test_while_paused_progress_says_so_and_the_eta_stands_still(github, sqlite_url, caplog):
+    settings = {"JSONRPC_PORT": free_port(), "JSONRPC_SECRET": SECRET, "PRSEED_PROGRESS_INTERVAL": 0.2}
+    running = RunningCrawl(github, sqlite_url, settings)
+    lines = ProgressLines(caplog, REPOSITORY)
+    try:
+        await running.service(sent=6)
+        url = running.url
+        extension = running.crawler.get_extension(ProgressExtension)
+
+        def status() -> str:
+            return extension.status(running.crawler.spider.progress(), time.time())
+
+        await result(url, "progress")
+        await sleep(1.2)  # a rate to estimate from
+        assert await result(url, "pause", secret=SECRET) == {"paused": True}
+        assert await running.quiet_for(0.5)  # the pages on their way when it paused are in
+        eta = (await result(url, "progress"))[REPOSITORY]["eta_seconds"]
+        paused_status = status()
+        lines.new()
+        await sleep(1.5)
+        assert eta is not None and (await result(url, "progress"))[REPOSITORY]["eta_seconds"] == eta
+        assert status() == paused_status
+        assert (
+            paused_status.startswith("prseed: paused, 0/1 repositories complete, ")
+            and ", ETA " in paused_status
+        )
+        paused = lines.new()
+        assert len(paused) >= 4 and len(set(paused)) == 1, paused  # the same line: nothing moves
+        pattern = rf"{REPOSITORY}: \d+/300 PRs \(\d+%\), .*, listing PRs, paused, ETA .+"
+        assert re.fullmatch(pattern, paused[0]), paused[0]
+
+        assert await result(url, "unpause", secret=SECRET) == {"paused": False}
+        await sleep(1.0)
+        resumed = lines.new()
+        assert resumed and not any("paused" in line for line in resumed), resumed
+        assert "paused" not in status()
+    finally:
+        await running.stop()
+
+
+class ProgressLines:
+    """A repository's progress lines in the captured log."""
+
+    def __init__(self, caplog, repository: str) -> None:
+        self.caplog, self.prefix, self.seen = caplog, f"{repository}: ", 0
+
+    def new(self) -> list[str]:
+        """The lines logged since the last call."""
+        records, self.seen = self.caplog.records[self.seen :], len(self.caplog.records)
+        messages = [record.getMessage() for record in records if record.name == ProgressExtension.__module__]
+        return [message for message in messages if message.startswith(self.prefix)]
 
 
 async def starting(github, sqlite_url) -> RunningCrawl:

@@ -27,7 +27,6 @@ import os
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -40,7 +39,9 @@ from twisted.internet.error import CannotListenError
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
+from prseed import signals as prseed_signals
 from prseed.exceptions import ConfigError, off
+from prseed.extensions.progress import EtaEstimator
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORTS = [6024, 6030]
 SECRET_ENVIRONMENT = "PRSEED_JSONRPC_SECRET"  # read when JSONRPC_SECRET is unset (like GITHUB_TOKEN)
 MAX_BODY = 64 * 1024  # bytes; a request of this service is a few dozen
-PROGRESS_SAMPLE_EVERY = 2.0  # seconds; the first sight of each repository anchors its rate
+PROGRESS_SAMPLE_EVERY = 2.0  # seconds; a resumed repository's rate counts from its first sight
 STARTING_POLL = 0.1  # seconds between looks at whether a starting crawl's engine runs yet
 
 # JSON-RPC 2.0 error codes (https://www.jsonrpc.org/specification#error_object)
@@ -210,45 +211,6 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
-# --- progress with an estimate ---------------------------------------------------------------
-
-
-@dataclass
-class Baseline:
-    """Where a repository stood when this process first saw it."""
-
-    at: float  # time.monotonic()
-    pull_requests: int
-
-
-class EtaEstimator:
-    """Seconds left per repository, from the PRs fetched since this process first saw it."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self.baselines: dict[str, Baseline] = {}
-
-    def observe(self, report: Mapping[str, Mapping]) -> None:
-        now = self.clock()
-        for repository, entry in report.items():
-            if repository not in self.baselines:
-                self.baselines[repository] = Baseline(now, int(entry.get("pull_requests") or 0))
-
-    def eta_seconds(self, repository: str, entry: Mapping) -> float | None:
-        """0 when complete; None when unknown (no total yet, too early, nothing moving)."""
-        if entry.get("state") == "complete":
-            return 0.0
-        total, done = entry.get("total"), int(entry.get("pull_requests") or 0)
-        baseline = self.baselines.get(repository)
-        if total is None or baseline is None or done >= total:
-            return None
-        elapsed = self.clock() - baseline.at
-        gained = done - baseline.pull_requests
-        if elapsed < 1.0 or gained <= 0:
-            return None
-        return round((total - done) * elapsed / gained, 1)
-
-
 # --- the web resource ------------------------------------------------------------------------
 
 
@@ -330,7 +292,7 @@ class JsonRpcService:
         self.ports = ports
         self._secret = secret
         self.port = None  # the listening port (twisted IListeningPort) while the service runs
-        self.estimator = EtaEstimator()
+        self.estimator = EtaEstimator(crawler)
         self.sampler = None
         self.read_methods: dict[str, Callable[[], Any]] = {
             "stats": self.stats,
@@ -402,7 +364,7 @@ class JsonRpcService:
 
     def sample_progress(self) -> None:
         try:
-            self.estimator.observe(self.spider_progress())
+            self.estimator.observe(self.spider_progress(), time.time())
         except Exception:
             logger.debug("JSON-RPC service: could not sample the progress", exc_info=True)
 
@@ -485,16 +447,21 @@ class JsonRpcService:
         return progress() if callable(progress) else {}
 
     def progress(self) -> dict:
-        """Per repository: the spider's ``progress()`` plus ``eta_seconds`` (an estimate
-        from the rate since this process first saw the repository; null when unknown)."""
-        report = self.spider_progress()
-        self.estimator.observe(report)
+        """Per repository: the spider's ``progress()`` plus ``eta_seconds`` (the progress
+        lines' estimate; 0 once complete, null while unknown)."""
+        report, now = self.spider_progress(), time.time()
         return json_safe(
             {
-                repository: {**entry, "eta_seconds": self.estimator.eta_seconds(repository, entry)}
+                repository: {**entry, "eta_seconds": self.eta_seconds(repository, entry, now)}
                 for repository, entry in report.items()
             }
         )
+
+    def eta_seconds(self, repository: str, entry: dict, now: float) -> float | None:
+        if entry["state"] == "complete":
+            return 0.0
+        eta = self.estimator.eta(repository, entry, now)
+        return None if eta is None else round(eta, 1)
 
     def tokens(self) -> list:
         from prseed.middlewares.tokens import TokenPoolMiddleware
@@ -530,14 +497,16 @@ class JsonRpcService:
         engine = self.crawl_engine("pause")
         if not engine.paused:
             logger.info("JSON-RPC: crawl paused by %s (no new requests until unpause)", client)
-        engine.pause()
+            engine.pause()
+            self.crawler.signals.send_catch_log(prseed_signals.crawl_paused)
         return {"paused": True}
 
     def unpause(self, client: str) -> dict:
         engine = self.crawl_engine("unpause")
         if engine.paused:
             logger.info("JSON-RPC: crawl resumed by %s", client)
-        engine.unpause()
+            engine.unpause()
+            self.crawler.signals.send_catch_log(prseed_signals.crawl_unpaused)
         slot = getattr(engine, "_slot", None)  # send the next requests now, not at the next heartbeat
         if slot is not None and getattr(slot, "nextcall", None) is not None:
             slot.nextcall.schedule()
