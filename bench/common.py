@@ -58,6 +58,11 @@ class CrawlResult:
             raise RuntimeError(f"crawl failed (exit code {self.returncode}); its log ends:\n{tail}")
         if self.stats.get("prseed/pages_failed"):
             raise RuntimeError(f"crawl lost {self.stats['prseed/pages_failed']} pages; see {self.log}")
+        from tests.processes import assert_no_deprecation  # what the test suite fails on
+
+        for output in {self.log, self.log.with_suffix(".err")}:
+            if output.exists():
+                assert_no_deprecation(output.read_text(errors="replace"))
 
 
 def crawl(

@@ -30,13 +30,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from redis.exceptions import RedisError
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 from scrapy_redis.scheduler import Scheduler
 
 from prseed import signals as prseed_signals
 from prseed.alarm import Alarm
-from prseed.exceptions import ConfigError
+from prseed.exceptions import ConfigError, off
 from prseed.ratelimit import PACING_WINDOW, TokenPool, TokenState
 
 logger = logging.getLogger(__name__)
@@ -290,7 +289,7 @@ class Worker:
         """An extension, so that it is built once the add-ons have set its settings."""
         settings = crawler.settings
         if not settings.get("PRSEED_REDIS_URL"):
-            raise NotConfigured("PRSEED_REDIS_URL is not set: one process, no worker")
+            raise off(cls, "PRSEED_REDIS_URL is not set: one process, no worker")
         return cls(crawler, RepositoryQueue(redis_server(settings), settings.get("PRSEED_REDIS_PREFIX")))
 
     def opened(self) -> None:

@@ -3,38 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import ROOT
 from tests.crawling import TOKEN
 from tests.expected import database_rows, expected_rows
 from tests.fakegithub import FakeGitHub, generate_dataset
+from tests.processes import assert_quiet, scrapy
 
 REPOSITORY = "acme/widgets"
-
-
-def scrapy(
-    *arguments: str, env: dict | None = None, timeout: float = 120, stdin=None
-) -> subprocess.CompletedProcess:
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("GITHUB_TOKEN", "GITHUB_TOKENS", "DATABASE_URL")
-    }
-    environment.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "scrapy", *arguments],
-        cwd=ROOT,
-        env=environment,
-        stdin=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +120,35 @@ def test_only_bad_tokens_stop_the_crawl_before_any_data_request(github, tmp_path
     assert_one_line_error(result, "no_valid_token", code=1)
     assert "…1111" in result.stderr and "bad-token-1111" not in result.stderr
     assert [record.status for record in github.requests[before:]] == [401, 401]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param([], id="plain"),
+        pytest.param(["-s", "JSONRPC_ENABLED=1", "-s", "JSONRPC_PORT=0"], id="jsonrpc"),
+    ],
+)
+def test_a_normal_crawl_and_its_offline_replay_log_no_warning(github, dataset, tmp_path, options):
+    """Components off by configuration (JSON-RPC, worker, token pool offline, rows grouping
+    with a feed, JOBDIR guard) are no cause for a WARNING, and nothing else warns either."""
+    cache = ("-s", f"HTTPCACHE_DIR={tmp_path / 'cache'}", "-s", f"GITHUB_GRAPHQL_URL={github.url}")
+    common = ("crawl", "prs", "-a", f"repo={REPOSITORY}", *cache, *options)
+    online = scrapy(
+        *common,
+        "-s",
+        "HTTPCACHE_ENABLED=1",
+        env={"GITHUB_TOKEN": TOKEN, "DATABASE_URL": f"sqlite:///{tmp_path / 'online.sqlite3'}"},
+    )
+    assert online.returncode == 0, online.stderr[-3000:]
+    assert_quiet(online.stderr)
+    offline_url = f"sqlite:///{tmp_path / 'offline.sqlite3'}"
+    replay = scrapy(
+        *common,
+        *("-s", "PRSEED_OFFLINE=1", "-s", f"JOBDIR={tmp_path / 'job'}", "-O", str(tmp_path / "prs.jsonl")),
+        env={"DATABASE_URL": offline_url},
+    )
+    assert replay.returncode == 0, replay.stderr[-3000:]
+    assert "Spider closed (finished)" in replay.stderr
+    assert_quiet(replay.stderr)
+    assert database_rows(offline_url) == expected_rows(dataset, [REPOSITORY])

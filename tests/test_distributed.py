@@ -4,10 +4,8 @@ budgets, writing to one PostgreSQL database (README: "Scale out")."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from importlib.metadata import version
 
@@ -23,10 +21,9 @@ from prseed.addons import DistributedCrawl
 from prseed.distributed import RedisScheduler, RepositoryQueue, SharedTokenPool, worker_key
 from prseed.exceptions import ConfigError
 from prseed.spiders.prs import PullRequestsSpider
-from tests.conftest import ROOT
 from tests.expected import database_rows, expected_rows
 from tests.fakegithub import FakeGitHub, generate_dataset
-from tests.test_cli import scrapy
+from tests.processes import ScrapyProcess, scrapy
 from tests.test_ratelimit_crawl import IN_FLIGHT_SLACK, data_requests
 
 REPOSITORIES = [f"acme/repo-{index}" for index in range(6)]
@@ -294,11 +291,7 @@ def shared_database(postgres_cluster):
 
 def start_worker(github, redis_url, database_url, name=None, *extra):
     """A worker process, named ``name`` (None: prseed's default name)."""
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith(("GITHUB_", "DATABASE"))
-    }
-    environment["GITHUB_TOKENS"] = ",".join(TOKENS)
-    command = [sys.executable, "-m", "scrapy", "crawl", "prs"]
+    arguments = ["crawl", "prs"]
     for setting in (
         f"GITHUB_GRAPHQL_URL={github.url}",
         f"DATABASE_URL={database_url}",
@@ -307,10 +300,10 @@ def start_worker(github, redis_url, database_url, name=None, *extra):
         "RETRY_BACKOFF_BASE=0.05",
         *extra,
     ):
-        command += ["-s", setting]
+        arguments += ["-s", setting]
     if name is not None:
-        command += ["-s", f"PRSEED_WORKER_NAME={name}"]
-    return subprocess.Popen(command, cwd=ROOT, env=environment, stderr=subprocess.PIPE, text=True)
+        arguments += ["-s", f"PRSEED_WORKER_NAME={name}"]
+    return ScrapyProcess(*arguments, env={"GITHUB_TOKENS": ",".join(TOKENS)}, stderr=subprocess.PIPE)
 
 
 def wait_until(condition, processes, timeout=60.0):

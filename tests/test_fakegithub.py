@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -13,6 +15,7 @@ import graphql
 import pytest
 
 from prseed.graphql.queries import all_queries
+from tests.conftest import ROOT
 from tests.fakegithub.data import FILES_CAP, generate_dataset
 from tests.fakegithub.server import SCHEMA, FakeGitHub
 
@@ -539,3 +542,33 @@ def test_resource_limits_null_every_pull_request_of_a_large_page(dataset):
             "errors" not in small.json
             and None not in small.json["data"]["repository"]["pullRequests"]["nodes"]
         )
+
+
+def test_the_demo_server_explains_its_options():
+    finished = subprocess.run(
+        [sys.executable, "-m", "tests.fakegithub", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode == 0, finished.stderr
+    options = " ".join(finished.stdout.partition("options:")[2].split())  # unwrapped
+    for option, explanation in {
+        "--port PORT": "the port on 127.0.0.1 to listen on",
+        "--repos OWNER/NAME=COUNT": "how many pull requests it has, e.g. acme/widgets=40",
+        "--token TOKEN": "a token the server accepts",
+    }.items():
+        assert explanation in options.partition(option)[2][:200], (option, options)
+    assert "--repos repeated" in options and "(repeatable" in options
+
+
+def test_the_demo_server_takes_repositories_after_one_or_many_repos():
+    from tests.fakegithub.__main__ import argument_parser
+
+    parse = argument_parser().parse_args
+    both = [("acme/widgets", 40), ("acme/gadgets", 5)]
+    assert parse(["--repos", "acme/widgets=40", "acme/gadgets=5"]).repos == both
+    assert parse(["--repos", "acme/widgets=40", "--repos", "acme/gadgets=5"]).repos == both
+    with pytest.raises(SystemExit):
+        parse(["--repos", "acme/widgets"])

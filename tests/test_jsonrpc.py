@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
+import re
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -26,16 +25,19 @@ from twisted.internet.task import deferLater
 from prseed.commands.rpc import RpcFailure, call, default_url
 from prseed.exceptions import ConfigError
 from prseed.extensions.jsonrpc import JsonRpcService, json_safe, port_range, visible_setting
-from tests.conftest import ROOT
+from prseed.extensions.progress import ProgressExtension
 from tests.crawling import TOKEN, crawl
 from tests.expected import database_rows, expected_rows
 from tests.fakegithub import FakeGitHub, generate_dataset
 from tests.postgres import free_port
+from tests.processes import ScrapyProcess, assert_no_deprecation, scrapy
 
 REPOSITORY = "acme/widgets"
 SECRET = "rpc-secret-9f8e7d6c5b4a"
 LATENCY = 0.1  # seconds per answer of the fake GitHub: a 300-PR crawl takes many seconds
 SLOW = {"PRSEED_PAGE_SIZE": 3, "PRSEED_MIN_PAGE_SIZE": 1}
+STOP_TIMEOUT = 30  # seconds a stopped crawl may take to end
+TOKEN_CHECK_SECONDS = 2.0  # GitHub's answer to the token check, in the tests of a crawl still starting
 
 
 @pytest.fixture(scope="module")
@@ -129,15 +131,15 @@ class RunningCrawl:
     def capture(self, crawler) -> None:
         self.crawler = crawler
 
-    async def service(self, timeout: float = 15) -> JsonRpcService:
-        """The extension once it listens and the crawl has sent a few pages."""
+    async def service(self, timeout: float = 15, sent: int = 3) -> JsonRpcService:
+        """The extension once it listens and the crawl has sent ``sent`` pages."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert not self.done.called, "the crawl ended before its service could be used"
             extension = None
             if self.crawler is not None and self.crawler.extensions is not None:
                 extension = self.crawler.get_extension(JsonRpcService)
-            if extension is not None and extension.port is not None and len(self.requests()) >= 3:
+            if extension is not None and extension.port is not None and len(self.requests()) >= sent:
                 self.url = extension.url
                 return extension
             await sleep(0.05)
@@ -158,11 +160,18 @@ class RunningCrawl:
                 return True
         return False
 
+    async def tokens_checked(self, timeout: float = 15) -> None:
+        """Wait until GitHub has answered the token check."""
+        deadline = time.monotonic() + timeout
+        while not any(record.end_time for record in self.github.requests_for("TokenCheck")):
+            assert time.monotonic() < deadline, "the token check was not answered"
+            await sleep(0.05)
+
     async def stop(self) -> None:
         """End a crawl a test left running (without the service)."""
         if not self.done.called:
             await deferred_from_coro(self.crawler.stop_async())
-        await self.done
+        await self.done.addTimeout(STOP_TIMEOUT, reactor)
 
 
 @pytest.fixture
@@ -323,6 +332,103 @@ async def test_pause_stops_new_requests_and_unpause_resumes(github, sqlite_url):
 
 
 @pytest_twisted.ensureDeferred
+async def test_while_paused_progress_says_so_and_the_eta_stands_still(github, sqlite_url, caplog):
+    settings = {"JSONRPC_PORT": free_port(), "JSONRPC_SECRET": SECRET, "PRSEED_PROGRESS_INTERVAL": 0.2}
+    running = RunningCrawl(github, sqlite_url, settings)
+    lines = ProgressLines(caplog, REPOSITORY)
+    try:
+        await running.service(sent=6)
+        url = running.url
+        extension = running.crawler.get_extension(ProgressExtension)
+
+        def status() -> str:
+            return extension.status(running.crawler.spider.progress(), time.time())
+
+        await result(url, "progress")
+        await sleep(1.2)  # a rate to estimate from
+        assert await result(url, "pause", secret=SECRET) == {"paused": True}
+        assert await running.quiet_for(0.5)  # the pages on their way when it paused are in
+        eta = (await result(url, "progress"))[REPOSITORY]["eta_seconds"]
+        paused_status = status()
+        lines.new()
+        await sleep(1.5)
+        assert eta is not None and (await result(url, "progress"))[REPOSITORY]["eta_seconds"] == eta
+        assert status() == paused_status
+        assert (
+            paused_status.startswith("prseed: paused, 0/1 repositories complete, ")
+            and ", ETA " in paused_status
+        )
+        paused = lines.new()
+        assert len(paused) >= 4 and len(set(paused)) == 1, paused  # the same line: nothing moves
+        pattern = rf"{REPOSITORY}: \d+/300 PRs \(\d+%\), .*, listing PRs, paused, ETA .+"
+        assert re.fullmatch(pattern, paused[0]), paused[0]
+
+        assert await result(url, "unpause", secret=SECRET) == {"paused": False}
+        await sleep(1.0)
+        resumed = lines.new()
+        assert resumed and not any("paused" in line for line in resumed), resumed
+        assert "paused" not in status()
+    finally:
+        await running.stop()
+
+
+class ProgressLines:
+    """A repository's progress lines in the captured log."""
+
+    def __init__(self, caplog, repository: str) -> None:
+        self.caplog, self.prefix, self.seen = caplog, f"{repository}: ", 0
+
+    def new(self) -> list[str]:
+        """The lines logged since the last call."""
+        records, self.seen = self.caplog.records[self.seen :], len(self.caplog.records)
+        messages = [record.getMessage() for record in records if record.name == ProgressExtension.__module__]
+        return [message for message in messages if message.startswith(self.prefix)]
+
+
+async def starting(github, sqlite_url) -> RunningCrawl:
+    """A crawl whose service listens while GitHub is slow to answer its token check (run
+    on spider_opened, before the engine starts)."""
+    github.latency = TOKEN_CHECK_SECONDS
+    running = RunningCrawl(github, sqlite_url, {"JSONRPC_PORT": free_port(), "JSONRPC_SECRET": SECRET})
+    await running.service(sent=0)
+    github.latency = LATENCY  # for the requests after the token check
+    assert not running.crawler.engine.running and not running.requests()
+    return running
+
+
+@pytest_twisted.ensureDeferred
+async def test_pause_while_the_tokens_are_checked_holds_the_crawl_until_unpause(github, sqlite_url):
+    running = await starting(github, sqlite_url)
+    try:
+        assert await result(running.url, "pause", secret=SECRET) == {"paused": True}
+        await running.tokens_checked()
+        await sleep(1.0)
+        assert running.crawler.engine.running and running.crawler.engine.paused
+        assert running.requests() == []
+
+        assert await result(running.url, "unpause", secret=SECRET) == {"paused": False}
+        await sleep(0.8)
+        assert running.requests()
+        assert await result(running.url, "close", secret=SECRET) == {"closing": True, "reason": "shutdown"}
+        crawler = await running.done
+    finally:
+        await running.stop()
+    assert crawler.stats.get_value("finish_reason") == "shutdown"
+
+
+@pytest_twisted.ensureDeferred
+async def test_close_while_the_tokens_are_checked_stops_before_any_page(github, sqlite_url):
+    running = await starting(github, sqlite_url)
+    try:
+        assert await result(running.url, "close", secret=SECRET) == {"closing": True, "reason": "shutdown"}
+        crawler = await running.done.addTimeout(STOP_TIMEOUT, reactor)
+    finally:
+        await running.stop()
+    assert crawler.stats.get_value("finish_reason") == "shutdown"
+    assert running.requests() == []
+
+
+@pytest_twisted.ensureDeferred
 async def test_without_a_secret_control_is_refused_and_busy_ports_are_skipped(github, sqlite_url, caplog):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -343,24 +449,6 @@ async def test_without_a_secret_control_is_refused_and_busy_ports_are_skipped(gi
 
 
 # --- the command-line client and a JOBDIR, as a user runs them ----------------------------------
-
-
-def scrapy(*arguments: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scrapy", *arguments],
-        cwd=ROOT,
-        env=environment(env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def environment(extra: dict | None = None) -> dict:
-    names = ("GITHUB_TOKEN", "GITHUB_TOKENS", "DATABASE_URL", "PRSEED_JSONRPC_SECRET", "http_proxy")
-    env = {key: value for key, value in os.environ.items() if key not in names}
-    env.update(extra or {})
-    return env
 
 
 def one_error_line(result: subprocess.CompletedProcess, message: str, code: int = 1) -> None:
@@ -390,13 +478,7 @@ def test_close_keeps_the_jobdir_and_a_rerun_resumes_it(dataset, tmp_path):
         log = tmp_path / "first.log"
         with log.open("w") as output:
             service = ("-s", "JSONRPC_ENABLED=1", "-s", f"JSONRPC_PORT={port}")
-            first = subprocess.Popen(
-                [sys.executable, "-m", "scrapy", *command, *service],
-                cwd=ROOT,
-                env=environment(env),
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
+            first = ScrapyProcess(*command, *service, env=env, stdout=output, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 30
             while True:  # the service is up and the crawl under way: pause it there
@@ -426,6 +508,7 @@ def test_close_keeps_the_jobdir_and_a_rerun_resumes_it(dataset, tmp_path):
                 first.kill()
                 first.wait()
         text = log.read_text()
+        assert_no_deprecation(text)
         assert "Spider closed (shutdown)" in text and "'finish_reason': 'shutdown'" in text
         assert "did not stop cleanly" not in text and SECRET not in text and TOKEN not in text
 

@@ -10,7 +10,7 @@ import pytest_twisted
 from tests.crawling import TOKEN, crawl
 from tests.expected import database_rows, expected_rows
 from tests.fakegithub import FakeGitHub, generate_dataset
-from tests.test_cli import scrapy
+from tests.processes import scrapy
 
 REPOSITORY = "acme/widgets"
 

@@ -6,12 +6,15 @@ import io
 import logging
 import re
 import sys
+from datetime import UTC, datetime
 
 import pytest
 import pytest_twisted
+from scrapy.utils.test import get_crawler
 
+from prseed import signals as prseed_signals
 from prseed.extensions import progress
-from prseed.extensions.progress import duration
+from prseed.extensions.progress import EtaEstimator, duration
 from tests.crawling import TOKEN, crawl
 from tests.expected import database_rows, expected_rows
 from tests.fakegithub import FakeGitHub, generate_dataset
@@ -151,3 +154,23 @@ async def test_interval_zero_logs_only_the_summary(dataset, tmp_path, messages):
 )
 def test_durations_read_naturally(seconds, shown):
     assert duration(seconds) == shown
+
+
+def test_time_paused_does_not_count_in_the_rate():
+    now = 1_000_000.0
+    crawler = get_crawler()
+    estimator = EtaEstimator(crawler, clock=lambda: now)
+    started = datetime.fromtimestamp(now, UTC).isoformat()
+
+    def eta(fetched: int) -> float | None:
+        report = {"state": "listing PRs", "pull_requests": fetched, "total": 100, "started_at": started}
+        return estimator.eta("acme/widgets", report, now)
+
+    now += 10
+    assert eta(20) == 40  # 20 PRs in 10 s: 80 more take 40 s
+    crawler.signals.send_catch_log(prseed_signals.crawl_paused)
+    now += 60
+    assert estimator.paused and eta(20) == 40  # paused a minute: the ETA stood still
+    crawler.signals.send_catch_log(prseed_signals.crawl_unpaused)
+    now += 5
+    assert not estimator.paused and eta(30) == 35  # 30 PRs in 15 s of crawling: 70 more take 35 s

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,10 +15,10 @@ import pytest_twisted
 from scrapy import signals
 
 from prseed.db import open_database
-from tests.conftest import ROOT
 from tests.crawling import TOKEN, crawl
 from tests.expected import database_rows, expected_rows
 from tests.fakegithub import FakeGitHub, generate_dataset
+from tests.processes import ScrapyProcess
 
 REPOSITORY = "acme/widgets"
 
@@ -160,29 +158,13 @@ def no_crawl_left_running():
             process.communicate()
 
 
-def start_crawl(github, sqlite_url, *extra: str) -> subprocess.Popen:
-    environment = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GITHUB_TOKENS")}
-    environment.update(GITHUB_TOKEN=TOKEN, DATABASE_URL=sqlite_url)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "scrapy",
-            "crawl",
-            "prs",
-            "-a",
-            f"repo={REPOSITORY}",
-            "-s",
-            f"GITHUB_GRAPHQL_URL={github.url}",
-            "-s",
-            "PRSEED_DB_FLUSH_SECONDS=0.5",
-            *extra,
-        ],
-        cwd=ROOT,
-        env=environment,
+def start_crawl(github, sqlite_url, *extra: str) -> ScrapyProcess:
+    process = ScrapyProcess(
+        *("crawl", "prs", "-a", f"repo={REPOSITORY}", "-s", f"GITHUB_GRAPHQL_URL={github.url}"),
+        *("-s", "PRSEED_DB_FLUSH_SECONDS=0.5", *extra),
+        env={"GITHUB_TOKEN": TOKEN, "DATABASE_URL": sqlite_url},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     )
     _started.append(process)
     return process

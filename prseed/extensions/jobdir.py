@@ -7,8 +7,9 @@ import shutil
 from pathlib import Path
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
 from scrapy.utils.job import job_dir
+
+from prseed.exceptions import off
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class JobdirGuard:
     def from_crawler(cls, crawler):
         directory = job_dir(crawler.settings)
         if not directory:
-            raise NotConfigured
+            raise off(cls, "JOBDIR is not set")
         guard = cls(Path(directory))
         guard.discard_if_unclean()
         crawler.signals.connect(guard.spider_closed, signal=signals.spider_closed)

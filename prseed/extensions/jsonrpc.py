@@ -27,21 +27,21 @@ import os
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import call_later, create_looping_call
-from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy.utils.reactor import listen_tcp
 from twisted.internet.error import CannotListenError
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
-from prseed.exceptions import ConfigError
+from prseed import signals as prseed_signals
+from prseed.exceptions import ConfigError, off
+from prseed.extensions.progress import EtaEstimator
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORTS = [6024, 6030]
 SECRET_ENVIRONMENT = "PRSEED_JSONRPC_SECRET"  # read when JSONRPC_SECRET is unset (like GITHUB_TOKEN)
 MAX_BODY = 64 * 1024  # bytes; a request of this service is a few dozen
-PROGRESS_SAMPLE_EVERY = 2.0  # seconds; the first sight of each repository anchors its rate
+PROGRESS_SAMPLE_EVERY = 2.0  # seconds; a resumed repository's rate counts from its first sight
+STARTING_POLL = 0.1  # seconds between looks at whether a starting crawl's engine runs yet
 
 # JSON-RPC 2.0 error codes (https://www.jsonrpc.org/specification#error_object)
 PARSE_ERROR = -32700
@@ -210,45 +211,6 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
-# --- progress with an estimate ---------------------------------------------------------------
-
-
-@dataclass
-class Baseline:
-    """Where a repository stood when this process first saw it."""
-
-    at: float  # time.monotonic()
-    pull_requests: int
-
-
-class EtaEstimator:
-    """Seconds left per repository, from the PRs fetched since this process first saw it."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self.baselines: dict[str, Baseline] = {}
-
-    def observe(self, report: Mapping[str, Mapping]) -> None:
-        now = self.clock()
-        for repository, entry in report.items():
-            if repository not in self.baselines:
-                self.baselines[repository] = Baseline(now, int(entry.get("pull_requests") or 0))
-
-    def eta_seconds(self, repository: str, entry: Mapping) -> float | None:
-        """0 when complete; None when unknown (no total yet, too early, nothing moving)."""
-        if entry.get("state") == "complete":
-            return 0.0
-        total, done = entry.get("total"), int(entry.get("pull_requests") or 0)
-        baseline = self.baselines.get(repository)
-        if total is None or baseline is None or done >= total:
-            return None
-        elapsed = self.clock() - baseline.at
-        gained = done - baseline.pull_requests
-        if elapsed < 1.0 or gained <= 0:
-            return None
-        return round((total - done) * elapsed / gained, 1)
-
-
 # --- the web resource ------------------------------------------------------------------------
 
 
@@ -330,7 +292,7 @@ class JsonRpcService:
         self.ports = ports
         self._secret = secret
         self.port = None  # the listening port (twisted IListeningPort) while the service runs
-        self.estimator = EtaEstimator()
+        self.estimator = EtaEstimator(crawler)
         self.sampler = None
         self.read_methods: dict[str, Callable[[], Any]] = {
             "stats": self.stats,
@@ -350,7 +312,7 @@ class JsonRpcService:
     def from_crawler(cls, crawler):
         settings = crawler.settings
         if not settings.getbool("JSONRPC_ENABLED"):
-            raise NotConfigured("JSONRPC_ENABLED is off")
+            raise off(cls, "JSONRPC_ENABLED is off")
         check_settings(settings)
         host = str(settings.get("JSONRPC_HOST") or DEFAULT_HOST).strip()
         ports = port_range(settings.get("JSONRPC_PORT", DEFAULT_PORTS))
@@ -391,19 +353,18 @@ class JsonRpcService:
         self.sampler = create_looping_call(self.sample_progress)
         self.sampler.start(PROGRESS_SAMPLE_EVERY)
 
-    def spider_closed(self, spider, reason: str):
+    async def spider_closed(self, spider, reason: str) -> None:
         if self.sampler is not None and self.sampler.running:
             self.sampler.stop()
         self.sampler = None
         port, self.port = self.port, None
         if port is not None:
+            await maybe_deferred_to_future(port.stopListening())
             logger.info("JSON-RPC service stopped")
-            return port.stopListening()
-        return None
 
     def sample_progress(self) -> None:
         try:
-            self.estimator.observe(self.spider_progress())
+            self.estimator.observe(self.spider_progress(), time.time())
         except Exception:
             logger.debug("JSON-RPC service: could not sample the progress", exc_info=True)
 
@@ -486,16 +447,21 @@ class JsonRpcService:
         return progress() if callable(progress) else {}
 
     def progress(self) -> dict:
-        """Per repository: the spider's ``progress()`` plus ``eta_seconds`` (an estimate
-        from the rate since this process first saw the repository; null when unknown)."""
-        report = self.spider_progress()
-        self.estimator.observe(report)
+        """Per repository: the spider's ``progress()`` plus ``eta_seconds`` (the progress
+        lines' estimate; 0 once complete, null while unknown)."""
+        report, now = self.spider_progress(), time.time()
         return json_safe(
             {
-                repository: {**entry, "eta_seconds": self.estimator.eta_seconds(repository, entry)}
+                repository: {**entry, "eta_seconds": self.eta_seconds(repository, entry, now)}
                 for repository, entry in report.items()
             }
         )
+
+    def eta_seconds(self, repository: str, entry: dict, now: float) -> float | None:
+        if entry["state"] == "complete":
+            return 0.0
+        eta = self.estimator.eta(repository, entry, now)
+        return None if eta is None else round(eta, 1)
 
     def tokens(self) -> list:
         from prseed.middlewares.tokens import TokenPoolMiddleware
@@ -516,24 +482,31 @@ class JsonRpcService:
 
     # --- control methods ----------------------------------------------------------------
 
-    def running_engine(self, method: str):
+    def crawl_engine(self, method: str):
+        """The engine of a crawl that is starting or running; RpcError once it closes.
+
+        The service listens from spider_opened on, while the token checks (spider_opened
+        handlers) still run and the engine has not started: pausing it then holds the
+        crawl from its first request."""
         engine = getattr(self.crawler, "engine", None)
-        if engine is None or not engine.running or not self.crawler.crawling:
+        if engine is None or not self.crawler.crawling:
             raise RpcError(NOT_RUNNING, f"cannot {method}: the crawl is closing")
         return engine
 
     def pause(self, client: str) -> dict:
-        engine = self.running_engine("pause")
+        engine = self.crawl_engine("pause")
         if not engine.paused:
             logger.info("JSON-RPC: crawl paused by %s (no new requests until unpause)", client)
-        engine.pause()
+            engine.pause()
+            self.crawler.signals.send_catch_log(prseed_signals.crawl_paused)
         return {"paused": True}
 
     def unpause(self, client: str) -> dict:
-        engine = self.running_engine("unpause")
+        engine = self.crawl_engine("unpause")
         if engine.paused:
             logger.info("JSON-RPC: crawl resumed by %s", client)
-        engine.unpause()
+            engine.unpause()
+            self.crawler.signals.send_catch_log(prseed_signals.crawl_unpaused)
         slot = getattr(engine, "_slot", None)  # send the next requests now, not at the next heartbeat
         if slot is not None and getattr(slot, "nextcall", None) is not None:
             slot.nextcall.schedule()
@@ -545,10 +518,16 @@ class JsonRpcService:
         finish, and a JOBDIR keeps its queue).  The answer goes out first."""
         if self.crawler.crawling:
             logger.info("JSON-RPC: close requested by %s; shutting down gracefully, as after Ctrl-C", client)
+            self.crawler.engine.pause()  # nothing new goes out meanwhile, even while starting
             call_later(0, self._stop)
         return {"closing": True, "reason": "shutdown"}
 
     def _stop(self) -> None:
+        if self.crawler.crawling and not self.crawler.engine.running:
+            # Still starting (the token checks): Crawler.stop_async() would only mark the
+            # crawler stopped, the engine would start anyway and never stop.  Once it runs.
+            call_later(STARTING_POLL, self._stop)
+            return
         deferred = deferred_from_coro(self.crawler.stop_async())
         if deferred is not None and hasattr(deferred, "addErrback"):
             deferred.addErrback(lambda failure: logger.error("JSON-RPC close failed: %s", failure.value))

@@ -8,12 +8,14 @@ import math
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
+from prseed import signals as prseed_signals
+from prseed.exceptions import off
 from prseed.middlewares.tokens import TokenPoolMiddleware
 from prseed.tables import aligned
 
@@ -21,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 LIVE_EVERY = 1.0  # seconds between redraws of the live status line
 CLEAR_LINE = "\r\x1b[K"  # back to the line's start, erase to its end
+UNDER_WAY = ("listing PRs", "completing PRs")  # the states a pause holds up
 SUMMARY_ROWS = (  # (header, table in progress()["rows"])
     ("PRs", "pull_requests"),
     ("reviews", "reviews"),
@@ -56,6 +59,82 @@ def clear_status_line(record: logging.LogRecord) -> bool:
     return True
 
 
+class RunningClock:
+    """The time the crawl ran, leaving out the time it was paused (prseed's ``crawl_paused``
+    and ``crawl_unpaused`` signals): rates count only that, so a paused crawl's ETA stands
+    still instead of growing.  Times are ``time.time()``, as the spider's ``started_at``."""
+
+    def __init__(self, crawler, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.pauses: list[list[float]] = []  # [start, end]; the end is inf while paused
+        crawler.signals.connect(self.pause, signal=prseed_signals.crawl_paused)
+        crawler.signals.connect(self.unpause, signal=prseed_signals.crawl_unpaused)
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.pauses) and self.pauses[-1][1] == math.inf
+
+    def pause(self) -> None:
+        if not self.paused:
+            self.pauses.append([self.clock(), math.inf])
+
+    def unpause(self) -> None:
+        if self.paused:
+            self.pauses[-1][1] = self.clock()
+
+    def ran(self, start: float, end: float) -> float:
+        """Seconds from ``start`` to ``end`` the crawl was not paused."""
+        paused = sum(max(min(stop, end) - max(begin, start), 0.0) for begin, stop in self.pauses)
+        return max(end - start - paused, 0.0)
+
+
+class EtaEstimator:
+    """Seconds until a repository's PR list is read, at the rate its PRs came in while the
+    crawl ran in this process: for the progress lines and the JSON-RPC ``progress``."""
+
+    def __init__(self, crawler, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.running = RunningClock(crawler, clock)
+        self.opened_at = clock()
+        self.baselines: dict[str, tuple[float, int]] = {}  # repository -> (time, PRs) its rate counts from
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+
+    def spider_opened(self) -> None:
+        self.opened_at = self.clock()
+
+    @property
+    def paused(self) -> bool:
+        return self.running.paused
+
+    def started(self, report: dict) -> float:
+        """When the repository's crawl started in this process (for a resumed crawl: when
+        the process did, not when the crawl it continues did)."""
+        return max(epoch(report["started_at"]), self.opened_at)
+
+    def observe(self, reports: dict[str, dict], now: float) -> None:
+        """Anchor the rate of every repository not seen before."""
+        for repository, report in reports.items():
+            self.baseline(repository, report, now)
+
+    def baseline(self, repository: str, report: dict, now: float) -> tuple[float, int]:
+        if repository not in self.baselines:
+            fresh = epoch(report["started_at"]) >= math.floor(self.opened_at)
+            # a resumed crawl's count includes PRs of an earlier process: count from here
+            self.baselines[repository] = (
+                (self.started(report), 0) if fresh else (now, report["pull_requests"])
+            )
+        return self.baselines[repository]
+
+    def eta(self, repository: str, report: dict, now: float) -> float | None:
+        """None when it cannot be told yet (no total, no PR yet) or the list is read."""
+        since, fetched_then = self.baseline(repository, report, now)
+        fetched, total = report["pull_requests"], report["total"]
+        ran = self.running.ran(since, now)
+        if report["state"] != "listing PRs" or total is None or fetched <= fetched_then or ran <= 0:
+            return None
+        return max(total - fetched, 0) * ran / (fetched - fetched_then)
+
+
 class ProgressExtension:
     """Every ``PRSEED_PROGRESS_INTERVAL`` seconds, logs how far each repository's crawl is
     (the spider's ``progress()``), with an ETA from the rate its PRs came at, and which
@@ -70,14 +149,13 @@ class ProgressExtension:
         self.live = live
         self.tokens: TokenPoolMiddleware | None = None
         self.tasks: list = []
-        self.opened_at = 0.0
-        self.baselines: dict[str, tuple[float, int]] = {}  # repository -> (time, PRs) its rate counts from
+        self.estimator = EtaEstimator(crawler)
         self.last_answer: dict[str, float] = {}  # repository -> when its last answer arrived
 
     @classmethod
     def from_crawler(cls, crawler):
         if not callable(getattr(crawler.spidercls, "progress", None)):
-            raise NotConfigured("the spider reports no progress")
+            raise off(cls, "the spider reports no progress")
         interval = crawler.settings.getfloat("PRSEED_PROGRESS_INTERVAL")
         extension = cls(crawler, interval, live=bool(interval) and sys.stderr.isatty())
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
@@ -86,7 +164,6 @@ class ProgressExtension:
         return extension
 
     def spider_opened(self) -> None:
-        self.opened_at = time.time()
         self.tokens = self.crawler.get_downloader_middleware(TokenPoolMiddleware)  # None offline
         if self.interval:
             self.start(self.log_progress, self.interval)
@@ -144,7 +221,9 @@ class ProgressExtension:
         if total:
             parts[0] += f" ({100 * fetched // total}%)"
         parts += [f"{report['requests']} requests", f"{report['points']} points", report["state"]]
-        eta = self.eta(repository, report, now)
+        if self.estimator.paused and report["state"] in UNDER_WAY:
+            parts.append("paused")
+        eta = self.estimator.eta(repository, report, now)
         if eta is not None:
             parts.append(f"ETA {duration(eta)}")
         return f"{repository}: {', '.join(parts)}"
@@ -161,40 +240,20 @@ class ProgressExtension:
         fetched = sum(report["pull_requests"] for report in reports.values())
         totals = [report["total"] for report in reports.values()]
         complete = sum(report["state"] == "complete" for report in reports.values())
+        paused = "paused, " if self.estimator.paused else ""
         parts = [
-            f"prseed: {complete}/{len(reports)} repositories complete",
+            f"prseed: {paused}{complete}/{len(reports)} repositories complete",
             f"{fetched}/{sum(totals)} PRs" if None not in totals else f"{fetched} PRs",
             f"{sum(report['requests'] for report in reports.values())} requests",
             f"{sum(report['points'] for report in reports.values())} points",
         ]
-        etas = [self.eta(repository, report, now) for repository, report in reports.items()]
+        etas = [self.estimator.eta(repository, report, now) for repository, report in reports.items()]
         if any(eta is not None for eta in etas):
             parts.append(f"ETA {duration(max(eta for eta in etas if eta is not None))}")
         wait = self.waiting()
         if wait is not None:
             parts.append(f"waiting for token {wait['token']} until {clock(wait['until'])}")
         return ", ".join(parts)
-
-    def started(self, report: dict) -> float:
-        """When the repository's crawl started in this process (for a resumed crawl: when
-        the process did, not when the crawl it continues did)."""
-        return max(epoch(report["started_at"]), self.opened_at)
-
-    def eta(self, repository: str, report: dict, now: float) -> float | None:
-        """Seconds until the PR list is read, at the rate PRs came in since the repository
-        started; None when that cannot be told yet (or the list is read)."""
-        if repository not in self.baselines:
-            fresh = epoch(report["started_at"]) >= math.floor(self.opened_at)
-            # a resumed crawl's count includes PRs of an earlier process: count from here
-            self.baselines[repository] = (
-                (self.started(report), 0) if fresh else (now, report["pull_requests"])
-            )
-        since, fetched_then = self.baselines[repository]
-        fetched, total = report["pull_requests"], report["total"]
-        if report["state"] != "listing PRs" or total is None or fetched <= fetched_then or now <= since:
-            return None
-        rate = (fetched - fetched_then) / (now - since)
-        return max(total - fetched, 0) / rate
 
     # --- at the end ---------------------------------------------------------------------
 
@@ -206,11 +265,11 @@ class ProgressExtension:
             count = [report["rows"].get(table, 0) for _, table in SUMMARY_ROWS]
             count += [report["points"], report["requests"], report["retries"]]
             counts.append(count)
-            elapsed = max(self.last_answer.get(repository, now) - self.started(report), 0)
+            elapsed = max(self.last_answer.get(repository, now) - self.estimator.started(report), 0)
             rows.append([repository, *map(str, count), duration(elapsed), report["state"]])
         if len(reports) > 1:
             totals = [str(sum(column)) for column in zip(*counts, strict=True)]
-            rows.append(["total", *totals, duration(now - self.opened_at), ""])
+            rows.append(["total", *totals, duration(now - self.estimator.opened_at), ""])
         stats = self.crawler.stats
         waits = stats.get_value("prseed/ratelimit/waits", 0)
         waited = stats.get_value("prseed/ratelimit/seconds_waited", 0)

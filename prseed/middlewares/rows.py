@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from scrapy.exceptions import NotConfigured
 from scrapy.http import Request
 
+from prseed.exceptions import off
 from prseed.items import Rows
 
 
@@ -20,8 +20,10 @@ class RowsMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler):
-        if crawler.settings.getdict("FEEDS") or not crawler.settings.getbool("PRSEED_GROUP_ROWS"):
-            raise NotConfigured
+        if crawler.settings.getdict("FEEDS"):
+            raise off(cls, "FEEDS are set: feeds get one item per row")
+        if not crawler.settings.getbool("PRSEED_GROUP_ROWS"):
+            raise off(cls, "PRSEED_GROUP_ROWS is off")
         return cls()
 
     def process_spider_output(self, response, result):

@@ -7,12 +7,13 @@ import time
 from datetime import UTC, datetime
 
 from scrapy import signals
-from scrapy.exceptions import CloseSpider, IgnoreRequest, NotConfigured
+from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import JsonRequest
 from scrapy.utils.defer import deferred_from_coro
 
 from prseed.alarm import Alarm
 from prseed.distributed import SharedTokenPool, redis_server
+from prseed.exceptions import off
 from prseed.graphql.queries import TOKEN_CHECK_QUERY
 from prseed.ratelimit import TokenPool, TokenState, Wait
 from prseed.tokens import load_tokens
@@ -103,7 +104,7 @@ class TokenPoolMiddleware:
     @classmethod
     def from_crawler(cls, crawler):
         if crawler.settings.getbool("PRSEED_OFFLINE"):
-            raise NotConfigured("offline replay needs no token")
+            raise off(cls, "offline replay needs no token")
         return cls(crawler, load_tokens(crawler.settings))
 
     # --- what the progress log and the JSON-RPC service show ---------------------------
