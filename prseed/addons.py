@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prseed.distributed import default_worker_name, worker_key
+from prseed.distributed.queue import default_worker_name, worker_key
 
 
 class OfflineReplay:

@@ -1,0 +1,65 @@
+"""The Redis client every part of a distributed crawl uses, the check that it can be
+reached, and how an outage is reported."""
+
+from __future__ import annotations
+
+import logging
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+from prseed.exceptions import ConfigError
+
+logger = logging.getLogger(__name__)
+
+REDIS_TIMEOUT = 5.0  # seconds a Redis call may take before it counts as an outage
+
+
+def redis_server(settings):
+    """A Redis client for ``PRSEED_REDIS_URL``. Its calls run in the reactor's thread, so a
+    Redis that stops answering must cost seconds, not a hung worker."""
+    from scrapy_redis import connection
+
+    return connection.get_redis(
+        url=settings.get("PRSEED_REDIS_URL"),
+        socket_timeout=REDIS_TIMEOUT,
+        socket_connect_timeout=REDIS_TIMEOUT,
+    )
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+def check_redis(settings) -> None:
+    """A ConfigError naming the fix when ``PRSEED_REDIS_URL`` cannot be used."""
+    url = settings.get("PRSEED_REDIS_URL")
+    try:
+        redis_server(settings).ping()
+    except ValueError as exc:
+        raise ConfigError(f"PRSEED_REDIS_URL={safe_url(url)!r} is not a Redis URL ({exc})") from None
+    except Exception as exc:
+        raise ConfigError(
+            f"cannot reach Redis at {safe_url(url)} ({exc}): start redis-server or fix PRSEED_REDIS_URL"
+        ) from None
+
+
+class Outage:
+    """Reports Redis being unreachable once a minute, not once per request; the caller goes
+    on with what it knows (a worker keeps crawling what it holds, a token pool its own view)."""
+
+    EVERY = 60.0
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.last = -self.EVERY
+
+    def report(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.EVERY:
+            self.last = now
+            logger.warning("Redis unreachable (%s): %s; going on and trying again", exc, self.what)

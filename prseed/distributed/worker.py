@@ -1,0 +1,158 @@
+"""The Worker extension: one ``scrapy crawl prs`` process of a distributed crawl."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from redis.exceptions import RedisError
+from scrapy import signals
+from scrapy.utils.asyncio import create_looping_call
+
+from prseed import signals as prseed_signals
+from prseed.alarm import Alarm
+from prseed.distributed.client import Outage, redis_server
+from prseed.distributed.queue import RepositoryQueue
+from prseed.exceptions import off
+
+logger = logging.getLogger(__name__)
+
+
+class Worker:
+    """One ``scrapy crawl prs`` process of a distributed crawl: takes repositories one at
+    a time (at most ``PRSEED_WORKER_REPOSITORIES`` unfinished at once), beats its heart
+    every third of ``PRSEED_WORKER_TTL``, lets go of a repository once its sync is
+    committed, and on a clean stop puts unfinished ones back at the head of the queue."""
+
+    def __init__(self, crawler, queue: RepositoryQueue) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.queue = queue
+        self.name = settings.get("PRSEED_WORKER_NAME")
+        self.ttl = settings.getfloat("PRSEED_WORKER_TTL")
+        self.capacity = settings.getint("PRSEED_WORKER_REPOSITORIES")
+        self.idle_exit = settings.getfloat("PRSEED_WORKER_IDLE_EXIT")
+        self.poll = min(1.0, self.ttl / 3)
+        self.held: set[str] = set()
+        self.room = Alarm()  # rung when one of this worker's repositories finishes or fails
+        self.outage = Outage("the worker keeps crawling what it holds")
+        self.heart = create_looping_call(self.beat)
+        crawler.signals.connect(self.opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.closed, signal=signals.spider_closed)
+        crawler.signals.connect(self.synced, signal=prseed_signals.repositories_synced)
+
+    @classmethod
+    def from_crawler(cls, crawler) -> Worker:
+        """An extension, so that it is built once the add-ons have set its settings."""
+        settings = crawler.settings
+        if not settings.get("PRSEED_REDIS_URL"):
+            raise off(cls, "PRSEED_REDIS_URL is not set: one process, no worker")
+        return cls(crawler, RepositoryQueue(redis_server(settings), settings.get("PRSEED_REDIS_PREFIX")))
+
+    def opened(self) -> None:
+        self.beat()
+        self.heart.start(self.ttl / 3, now=False)
+        logger.info("worker %s: taking repositories from %s", self.name, self.queue.queue_key)
+
+    async def next_repository(self, unfinished) -> str | None:
+        """The next repository to crawl, once fewer than ``capacity`` of this worker's are
+        ``unfinished()``; None once no work is left anywhere for ``PRSEED_WORKER_IDLE_EXIT``
+        seconds (a repository held by another live worker counts as work: its worker may die)."""
+        idle_since = None
+        while self.crawler.engine.running:
+            try:
+                if unfinished() < self.capacity:
+                    taken = self.queue.take(self.name)
+                    if taken is not None:
+                        return self.took(*taken)
+                    if unfinished() or self.held or self.queue.active():
+                        idle_since = None
+                    else:
+                        idle_since = idle_since or time.monotonic()
+                        if time.monotonic() - idle_since >= self.idle_exit:
+                            logger.info(
+                                "worker %s: no repository queued or being crawled; stopping "
+                                "(-s PRSEED_WORKER_IDLE_EXIT=inf keeps a worker waiting for work)",
+                                self.name,
+                            )
+                            return None
+            except RedisError as exc:
+                self.outage.report(exc)
+            await self.room.sleep(self.poll)
+        return None
+
+    def took(self, repository: str, previous: str | None) -> str:
+        self.held.add(repository)
+        self.crawler.stats.inc_value("prseed/worker/repositories_taken")
+        if previous is None:
+            logger.info("worker %s: took %s from the queue", self.name, repository)
+        else:
+            self.queue.forget_worker(previous)
+            self.crawler.stats.inc_value("prseed/worker/repositories_taken_over")
+            logger.warning(
+                "worker %s: took over %s from worker %s, which stopped answering; "
+                "continuing from the database",
+                self.name,
+                repository,
+                previous,
+            )
+        return repository
+
+    def beat(self) -> None:
+        """Stay alive; notice repositories lost to a takeover, and let go of failed ones."""
+        try:
+            owned = self.queue.heartbeat(self.name, self.ttl)
+        except RedisError as exc:
+            self.outage.report(exc)
+            return
+        for repository in sorted(self.held - owned):
+            self.held.discard(repository)
+            logger.warning(
+                "worker %s: another worker took over %s (this worker missed its heartbeats)",
+                self.name,
+                repository,
+            )
+        runs = getattr(self.crawler.spider, "runs", {})
+        for repository in sorted(self.held):
+            run = runs.get(repository)
+            if run is not None and run.failed:
+                self.let_go(repository)
+                logger.error(
+                    "worker %s: %s could not be completed; its progress is in the database: "
+                    "scrapy enqueue %s continues it",
+                    self.name,
+                    repository,
+                    repository,
+                )
+
+    def synced(self, repositories: list[str]) -> None:
+        for repository in repositories:
+            if repository in self.held:
+                self.let_go(repository)
+                logger.info("worker %s: %s is synced and committed", self.name, repository)
+
+    def let_go(self, repository: str, requeue: bool = False) -> None:
+        """Missed while Redis is down, the repository stays under this worker's name until
+        its heartbeat expires; the worker that takes it over finds the database's word."""
+        self.held.discard(repository)
+        try:
+            self.queue.release(repository, self.name, requeue=requeue)
+        except RedisError as exc:
+            self.outage.report(exc)
+
+    def closed(self) -> None:
+        """A clean stop: what is unfinished goes back to the head of the queue (the next
+        worker continues it from the database) and this worker is gone at once."""
+        if self.heart.running:
+            self.heart.stop()
+        runs = getattr(self.crawler.spider, "runs", {})
+        for repository in sorted(self.held):
+            run = runs.get(repository)
+            requeue = run is None or not run.failed
+            self.let_go(repository, requeue=requeue)
+            if requeue:
+                logger.info("worker %s: %s goes back to the queue", self.name, repository)
+        try:
+            self.queue.forget_worker(self.name)
+        except RedisError as exc:
+            self.outage.report(exc)
