@@ -27,6 +27,9 @@ class DistributedCrawl:
     Scrapy's scheduler and dupefilter become scrapy-redis's, keyed by the worker's name
     (see :mod:`prseed.distributed` for why a repository's requests stay with one worker),
     and the queue is dropped when the worker stops: the database carries a stopped crawl.
+    The :class:`~prseed.distributed.worker.Worker` extension joins the crawl (unless
+    ``EXTENSIONS`` names it already, or turns it off with None). Components are named by
+    their public path in :mod:`prseed.distributed`.
     """
 
     @classmethod
@@ -43,3 +46,4 @@ class DistributedCrawl:
         settings.set("SCHEDULER_QUEUE_KEY", f"{key}:requests", priority="addon")
         settings.set("SCHEDULER_DUPEFILTER_KEY", f"{key}:dupefilter", priority="addon")
         settings.set("SCHEDULER_PERSIST", False, priority="addon")
+        settings["EXTENSIONS"].setdefault("prseed.distributed.Worker", 500, priority="addon")

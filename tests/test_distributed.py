@@ -14,11 +14,13 @@ import redis
 from scrapy import Spider
 from scrapy.http import JsonRequest
 from scrapy.settings import Settings
+from scrapy.utils.conf import build_component_list
+from scrapy.utils.misc import load_object
 from scrapy.utils.test import get_crawler
 from scrapy_redis.scheduler import Scheduler
 
 from prseed.addons import DistributedCrawl
-from prseed.distributed import RedisScheduler, RepositoryQueue, SharedTokenPool, worker_key
+from prseed.distributed import RedisScheduler, RepositoryQueue, SharedTokenPool, Worker, worker_key
 from prseed.exceptions import ConfigError
 from prseed.spiders.prs import PullRequestsSpider
 from tests.expected import database_rows, expected_rows
@@ -268,6 +270,30 @@ def test_enqueue_mistakes_are_one_line_and_exit_2(redis_url, arguments, env, mes
     assert done.returncode == 2
     assert done.stderr.strip().startswith("prseed: error:") and message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+# --- the Worker extension -----------------------------------------------------------------
+
+
+def addon_settings(**values) -> Settings:
+    settings = Settings()
+    settings.setdict(values, priority="project")
+    DistributedCrawl.update_settings(settings)
+    return settings
+
+
+def extensions(settings: Settings) -> list:
+    return [load_object(path) for path in build_component_list(settings.getwithbase("EXTENSIONS"))]
+
+
+def test_the_addon_registers_the_worker_only_for_a_worker(redis_url):
+    assert extensions(addon_settings(PRSEED_REDIS_URL=redis_url, PRSEED_WORKER_NAME="w1")).count(Worker) == 1
+    assert Worker not in extensions(addon_settings(PRSEED_REDIS_URL=None))
+    project = worker_settings(redis_url)
+    DistributedCrawl.update_settings(project)
+    assert extensions(project).count(Worker) == 1  # named in EXTENSIONS too: still one worker
+    off = addon_settings(PRSEED_REDIS_URL=redis_url, EXTENSIONS={"prseed.distributed.Worker": None})
+    assert Worker not in extensions(off)
 
 
 # --- workers crawling together ------------------------------------------------------------
