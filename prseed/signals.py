@@ -5,6 +5,11 @@
 # distributed worker waits for before it lets go of a repository.
 repositories_synced = object()
 
+# Sent by the spider when a repository's crawl is over, with ``repository`` and ``failed``
+# (True: a page was lost or the repository is missing, so the crawl cannot complete).  A
+# distributed worker takes the next repository then, and lets go of a failed one.
+repository_stopped = object()
+
 # Sent when the crawl is paused (the engine sends no new request) and when it goes on again,
 # by whatever pauses it (the JSON-RPC service's ``pause`` and ``unpause``): progress lines
 # say ``paused``, and rates and ETAs leave the time paused out.

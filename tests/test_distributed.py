@@ -19,6 +19,7 @@ from scrapy.utils.misc import load_object
 from scrapy.utils.test import get_crawler
 from scrapy_redis.scheduler import Scheduler
 
+from prseed import signals as prseed_signals
 from prseed.addons import DistributedCrawl
 from prseed.distributed import RedisScheduler, RepositoryQueue, SharedTokenPool, Worker, worker_key
 from prseed.exceptions import ConfigError
@@ -294,6 +295,33 @@ def test_the_addon_registers_the_worker_only_for_a_worker(redis_url):
     assert extensions(project).count(Worker) == 1  # named in EXTENSIONS too: still one worker
     off = addon_settings(PRSEED_REDIS_URL=redis_url, EXTENSIONS={"prseed.distributed.Worker": None})
     assert Worker not in extensions(off)
+
+
+def worker(redis_url: str) -> Worker:
+    settings = worker_settings(redis_url, PRSEED_WORKER_NAME="w1")
+    DistributedCrawl.update_settings(settings)
+    return Worker.from_crawler(get_crawler(Spider, settings_dict=settings.copy_to_dict()))
+
+
+def test_the_worker_hears_of_a_stopped_repository_through_a_signal(redis_url):
+    """No spider attribute: a failed repository is let go at the next heartbeat and not
+    queued again; one stopped otherwise goes back to the queue on a clean stop."""
+    queue = RepositoryQueue(client(redis_url), "prseed")
+    queue.enqueue(["a/one", "a/two"])
+    subject = worker(redis_url)
+    rung = []
+    subject.room.ring = lambda: rung.append(True)
+    subject.beat()
+    for _ in range(2):
+        subject.took(*queue.take("w1"))
+    send = subject.crawler.signals.send_catch_log
+    send(prseed_signals.repository_stopped, repository="a/one", failed=True)
+    send(prseed_signals.repository_stopped, repository="a/two", failed=False)
+    assert len(rung) == 2
+    subject.beat()
+    assert queue.active() == {"a/two": "w1"} and queue.waiting() == []
+    subject.closed()
+    assert queue.active() == {} and queue.waiting() == ["a/two"]
 
 
 # --- workers crawling together ------------------------------------------------------------

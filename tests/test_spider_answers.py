@@ -10,7 +10,7 @@ from scrapy.http import JsonRequest, TextResponse
 from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
-from prseed import items
+from prseed import items, signals
 from prseed.spiders.prs import PullRequestsSpider
 from tests.fakegithub import FakeGitHub, generate_dataset
 
@@ -78,3 +78,15 @@ def test_an_answer_without_data_loses_the_page_loudly(spider, caplog):
     assert outputs == []
     assert spider.crawler.stats.get_value("prseed/pages_failed") == 1
     assert spider.runs[REPOSITORY].failed
+
+
+def test_a_lost_page_tells_the_crawl_its_repository_stopped(spider):
+    """What a distributed worker listens to (prseed.signals.repository_stopped), not the spider."""
+    heard = []
+    spider.crawler.signals.connect(
+        lambda repository, failed: heard.append((repository, failed)),
+        signal=signals.repository_stopped,
+        weak=False,
+    )
+    first_page({"errors": [{"message": "Something went wrong"}]}, spider)
+    assert heard == [(REPOSITORY, True)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from redis.exceptions import RedisError
 from scrapy import signals
@@ -22,7 +23,11 @@ class Worker:
     """One ``scrapy crawl prs`` process of a distributed crawl: takes repositories one at
     a time (at most ``PRSEED_WORKER_REPOSITORIES`` unfinished at once), beats its heart
     every third of ``PRSEED_WORKER_TTL``, lets go of a repository once its sync is
-    committed, and on a clean stop puts unfinished ones back at the head of the queue."""
+    committed, and on a clean stop puts unfinished ones back at the head of the queue.
+
+    What it knows of the spider's repositories it hears through prseed's signals:
+    ``repository_stopped`` (a crawl is over, and whether it failed) and
+    ``repositories_synced`` (a completed sync is committed)."""
 
     def __init__(self, crawler, queue: RepositoryQueue) -> None:
         settings = crawler.settings
@@ -34,11 +39,13 @@ class Worker:
         self.idle_exit = settings.getfloat("PRSEED_WORKER_IDLE_EXIT")
         self.poll = min(1.0, self.ttl / 3)
         self.held: set[str] = set()
-        self.room = Alarm()  # rung when one of this worker's repositories finishes or fails
+        self.failed: set[str] = set()  # repositories whose crawl could not complete
+        self.room = Alarm()  # rung when one of this worker's repositories stops
         self.outage = Outage("the worker keeps crawling what it holds")
         self.heart = create_looping_call(self.beat)
         crawler.signals.connect(self.opened, signal=signals.spider_opened)
         crawler.signals.connect(self.closed, signal=signals.spider_closed)
+        crawler.signals.connect(self.stopped, signal=prseed_signals.repository_stopped)
         crawler.signals.connect(self.synced, signal=prseed_signals.repositories_synced)
 
     @classmethod
@@ -54,7 +61,7 @@ class Worker:
         self.heart.start(self.ttl / 3, now=False)
         logger.info("worker %s: taking repositories from %s", self.name, self.queue.queue_key)
 
-    async def next_repository(self, unfinished) -> str | None:
+    async def next_repository(self, unfinished: Callable[[], int]) -> str | None:
         """The next repository to crawl, once fewer than ``capacity`` of this worker's are
         ``unfinished()``; None once no work is left anywhere for ``PRSEED_WORKER_IDLE_EXIT``
         seconds (a repository held by another live worker counts as work: its worker may die)."""
@@ -83,6 +90,7 @@ class Worker:
 
     def took(self, repository: str, previous: str | None) -> str:
         self.held.add(repository)
+        self.failed.discard(repository)  # a new crawl of it begins
         self.crawler.stats.inc_value("prseed/worker/repositories_taken")
         if previous is None:
             logger.info("worker %s: took %s from the queue", self.name, repository)
@@ -98,6 +106,12 @@ class Worker:
             )
         return repository
 
+    def stopped(self, repository: str, failed: bool) -> None:
+        """A repository's crawl is over: there may be room for the next one."""
+        if failed:
+            self.failed.add(repository)
+        self.room.ring()
+
     def beat(self) -> None:
         """Stay alive; notice repositories lost to a takeover, and let go of failed ones."""
         try:
@@ -112,18 +126,15 @@ class Worker:
                 self.name,
                 repository,
             )
-        runs = getattr(self.crawler.spider, "runs", {})
-        for repository in sorted(self.held):
-            run = runs.get(repository)
-            if run is not None and run.failed:
-                self.let_go(repository)
-                logger.error(
-                    "worker %s: %s could not be completed; its progress is in the database: "
-                    "scrapy enqueue %s continues it",
-                    self.name,
-                    repository,
-                    repository,
-                )
+        for repository in sorted(self.held & self.failed):
+            self.let_go(repository)
+            logger.error(
+                "worker %s: %s could not be completed; its progress is in the database: "
+                "scrapy enqueue %s continues it",
+                self.name,
+                repository,
+                repository,
+            )
 
     def synced(self, repositories: list[str]) -> None:
         for repository in repositories:
@@ -145,10 +156,8 @@ class Worker:
         worker continues it from the database) and this worker is gone at once."""
         if self.heart.running:
             self.heart.stop()
-        runs = getattr(self.crawler.spider, "runs", {})
         for repository in sorted(self.held):
-            run = runs.get(repository)
-            requeue = run is None or not run.failed
+            requeue = repository not in self.failed
             self.let_go(repository, requeue=requeue)
             if requeue:
                 logger.info("worker %s: %s goes back to the queue", self.name, repository)

@@ -35,6 +35,7 @@ from prseed.graphql.queries import (
 )
 from prseed.httpcache import missing_page_reason
 from prseed.projects import load_projects
+from prseed.signals import repository_stopped
 from prseed.spiders.arguments import parse_arguments
 
 logger = logging.getLogger(__name__)
@@ -624,8 +625,7 @@ class PullRequestsSpider(scrapy.Spider):
             run.failed = True
         else:
             run.finished = True
-        if self.worker is not None:
-            self.worker.room.ring()
+        self.crawler.signals.send_catch_log(repository_stopped, repository=run.repository, failed=failed)
 
     def repository_not_found(self, run: Run):
         """Report it; the other repositories go on, and only if none is left does the crawl close."""
