@@ -80,4 +80,4 @@ def test_a_page_missing_from_the_cache_is_an_error_naming_it(tmp_path):
     # the second page of the big PR's reviews is gone, so the third is never asked for
     assert 1 <= len(lost) <= len(missing), replay.stderr[-3000:]
     assert all(REPOSITORY in line and "follow-up reviews" in line for line in lost)
-    assert "pages failed" in replay.stderr.splitlines()[-1]
+    assert f"{len(lost)} page{'s' if len(lost) > 1 else ''} failed" in replay.stderr.splitlines()[-1]

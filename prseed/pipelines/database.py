@@ -14,7 +14,7 @@ from twisted.internet import task, threads
 from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
 from twisted.python.threadpool import ThreadPool
 
-from prseed import items, signals
+from prseed import items, outcome, signals
 from prseed.db import Batch, open_database
 from prseed.db.schema import TABLE_BY_ITEM, TABLES
 
@@ -145,6 +145,8 @@ class DatabasePipeline:
         )
         logger.debug("the failed write", exc_info=(failure.type, failure.value, failure.getTracebackObject()))
         self.stats.inc_value("prseed/db/failed_batches")
+        cause = f"writing to the database failed ({failure.getErrorMessage()}): check the database"
+        outcome.record(self.stats, "database_error", cause, rerun_helps=True)
         self.stop_crawl()
 
     def stop_crawl(self) -> None:
