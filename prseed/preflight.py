@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from prseed.config import check_settings
 from prseed.db import open_database
-from prseed.extensions.jsonrpc import check_settings as check_jsonrpc_settings
 from prseed.tokens import load_tokens
 
 
@@ -11,13 +11,13 @@ def preflight(spidercls, settings, spider_arguments: dict) -> None:
     """Raise :class:`~prseed.exceptions.ConfigError` for anything the crawl would trip on.
 
     The same functions run again inside the crawl (spider, middlewares, pipeline), so a
-    crawl started from Python is checked as well; here they run first, before Scrapy's
-    engine starts, so the user sees one line instead of a traceback.
+    crawl started from Python is checked as well; here they run first, before Scrapy
+    logs anything, so the user sees one line instead of a banner and a traceback.
     """
+    check_settings(settings)
     check = getattr(spidercls, "check", None)
     if check is not None:
         check(settings, spider_arguments)
-    check_jsonrpc_settings(settings)
     if not settings.getbool("PRSEED_OFFLINE"):
         load_tokens(settings)
     if settings.getdict("ITEM_PIPELINES").get("prseed.pipelines.database.DatabasePipeline") is not None:

@@ -13,7 +13,7 @@ from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.test import get_crawler
 from twisted.internet import reactor, task
 
-from prseed import items, signals
+from prseed import items, outcome, signals
 from prseed.db import Batch, open_database
 from prseed.db.schema import POSTGRESQL, SQLITE, TABLE_BY_NAME, TABLES, create_statements
 from prseed.exceptions import ConfigError
@@ -350,6 +350,9 @@ async def test_a_batch_that_cannot_be_written_stops_the_crawl_and_nothing_after_
     assert "writing a batch of 1 items to the database failed, so the crawl stops" in caplog.text
     assert stops == [True]
     assert pipeline.stats.get_value("prseed/db/failed_batches") == 1
+    assert outcome.last_line(pipeline.stats.get_stats()) == (
+        f"writing to the database failed (connection lost): check the database; {outcome.RERUN}"
+    )
     assert pipeline.stats.get_value("prseed/db/skipped_batches") == 1
     assert pipeline.stats.get_value("prseed/db/rows/pull_requests") is None
     assert database_rows(database_url)["pull_requests"] == set()

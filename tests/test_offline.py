@@ -89,7 +89,7 @@ def test_a_page_missing_from_the_cache_is_an_error_naming_it(tmp_path):
     # the second page of the big PR's reviews is gone, so the third is never asked for
     assert 1 <= len(lost) <= len(missing), replay.stderr[-3000:]
     assert all(REPOSITORY in line and "follow-up reviews" in line for line in lost)
-    assert "pages failed" in replay.stderr.splitlines()[-1]
+    assert f"{len(lost)} page{'s' if len(lost) > 1 else ''} failed" in replay.stderr.splitlines()[-1]
 
 
 def test_a_replay_at_another_url_names_the_url_the_cache_holds(tmp_path):
@@ -103,6 +103,8 @@ def test_a_replay_at_another_url_names_the_url_the_cache_holds(tmp_path):
     assert elsewhere.returncode == 1, elsewhere.stderr[-3000:]
     (lost,) = [line for line in elsewhere.stderr.splitlines() if " failed: " in line]
     assert lost.endswith(f"the cache holds answers for {url}; set GITHUB_GRAPHQL_URL to replay them"), lost
+    last = elsewhere.stderr.strip().splitlines()[-1]
+    assert "set GITHUB_GRAPHQL_URL to replay them; 1 page failed" in last and "again" not in last, last
     replayed = f"sqlite:///{tmp_path / 'c.db'}"
     there = scrapy(*offline, "-s", f"GITHUB_GRAPHQL_URL={url}", env={"DATABASE_URL": replayed})
     assert there.returncode == 0, there.stderr[-3000:]

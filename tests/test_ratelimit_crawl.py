@@ -8,6 +8,7 @@ import pytest
 import pytest_twisted
 from scrapy.utils.asyncio import create_looping_call
 
+from prseed import outcome
 from tests.crawling import crawl
 from tests.expected import database_rows, expected_rows
 from tests.fakegithub import FakeGitHub, generate_dataset
@@ -172,6 +173,9 @@ async def test_without_waiting_an_exhausted_budget_stops_with_the_reset_time(dat
         )
     assert crawler.stats.get_value("finish_reason") == "rate_limited"
     assert "it resets at" in caplog.text
+    last_line = outcome.last_line(crawler.stats.get_stats())
+    assert last_line.startswith("every GitHub token has used its budget until ")
+    assert outcome.RERUN in last_line
     assert sum(r.cost for r in github.requests) <= 6 + 3
 
 

@@ -59,6 +59,11 @@ def test_an_unknown_repository_among_three_fails_alone(tmp_path):
             f"GITHUB_GRAPHQL_URL={github.url}",
             env={"GITHUB_TOKEN": TOKEN, "DATABASE_URL": database_url},
         )
-    assert "repository acme/nothing not found" in result.stderr
-    assert_one_line_error(result, "1 repositories not found", code=1)
+    assert "Spider closed (repository_not_found)" in result.stderr
+    assert_one_line_error(
+        result,
+        "repository acme/nothing not found, or the token cannot see it: check its name "
+        "(2 other repositories complete)",
+        code=1,
+    )
     assert database_rows(database_url) == expected_rows(served, ["acme/widgets", "umbrella/corp"])

@@ -5,6 +5,9 @@ from __future__ import annotations
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest
 
+from prseed.middlewares.retry import CAUSE_META, describe_request
+from prseed.stats import inc_repository_value
+
 
 class GraphQLResponseMiddleware:
     """Retries a 200 whose body is not a JSON object (GitHub sends HTML error pages and,
@@ -33,13 +36,13 @@ class GraphQLResponseMiddleware:
             retry = get_retry_request(request, spider=self.crawler.spider, reason="invalid_json")
             if retry is None:
                 raise IgnoreRequest(f"{operation}: GitHub's answer was not JSON, retries exhausted")
+            retry.meta[CAUSE_META] = f"GitHub's answer to {describe_request(request)} was not JSON"
             return retry
         for error in payload.get("errors") or []:
             self.stats.inc_value(f"prseed/graphql_errors/{error.get('type', 'UNTYPED')}")
-        repository = request.meta.get("prseed_repository")
-        self.stats.inc_value(f"prseed/repo/{repository}/requests")
+        inc_repository_value(self.stats, request, "requests")
         if "cached" not in response.flags:
             cost = ((payload.get("data") or {}).get("rateLimit") or {}).get("cost", 0)
             self.stats.inc_value("prseed/points", cost)
-            self.stats.inc_value(f"prseed/repo/{repository}/points", cost)
+            inc_repository_value(self.stats, request, "points", cost)
         return response

@@ -11,10 +11,12 @@ from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import JsonRequest
 from scrapy.utils.defer import deferred_from_coro
 
+from prseed import outcome
 from prseed.alarm import Alarm
 from prseed.distributed import SharedTokenPool, redis_server
 from prseed.exceptions import off
 from prseed.graphql.queries import TOKEN_CHECK_QUERY
+from prseed.middlewares.retry import network_cause
 from prseed.ratelimit import TokenPool, TokenState, Wait
 from prseed.tokens import load_tokens
 
@@ -95,6 +97,7 @@ class TokenPoolMiddleware:
         else:
             self.pool = TokenPool(tokens, **limits)
         self.all_tokens = list(self.pool.tokens)  # meta names a token by its index here
+        self.rejected: list[str] = []  # labels of the tokens GitHub answered 401
         self.token_released = Alarm()  # waiting requests sleep on it
         self.wait_started: float | None = None
         self.last_countdown = 0.0
@@ -147,6 +150,7 @@ class TokenPoolMiddleware:
                 logger.warning(
                     "GitHub token %s was rejected (401 Bad credentials); not using it", state.label
                 )
+                self.rejected.append(state.label)
                 self.pool.drop(state)
                 continue
             if not data.get("viewer"):
@@ -178,8 +182,13 @@ class TokenPoolMiddleware:
                 state.remaining,
                 state.limit,
             )
-        if not self.pool.tokens:
-            logger.error("no valid GitHub token: every token was rejected; set GITHUB_TOKEN to a valid token")
+        if not self.pool.tokens:  # a duplicate is dropped only after its first was kept: all got 401
+            cause = (
+                f"every GitHub token was rejected (401): {', '.join(self.rejected)}; "
+                "set GITHUB_TOKEN (or GITHUB_TOKENS) to a valid token"
+            )
+            logger.error(cause)
+            outcome.record(self.stats, "no_valid_token", cause, rerun_helps=False)
             raise CloseSpider("no_valid_token")
         self.stats.set_value("prseed/ratelimit/tokens", len(self.pool.tokens))
 
@@ -187,7 +196,16 @@ class TokenPoolMiddleware:
         """Ask GitHub who owns a token; a passing fault (5xx, a body that is not JSON) is
         asked again, so that only a real 401 drops a token."""
         status, payload = 0, {}
-        for _ in range(attempts):
+        for attempt in range(1, attempts + 1):
+            if attempt > 1:
+                logger.info(
+                    "could not check GitHub token %s (HTTP %s, %s); asking again (%d/%d)",
+                    self.all_tokens[index].label,
+                    status,
+                    "no login in the answer" if payload else "the answer is not JSON",
+                    attempt,
+                    attempts,
+                )
             request = JsonRequest(
                 self.endpoint,
                 data={"query": TOKEN_CHECK_QUERY},
@@ -197,11 +215,12 @@ class TokenPoolMiddleware:
             try:
                 response = await self.crawler.engine.download_async(request)
             except Exception as exc:
-                logger.error(
-                    "cannot reach GitHub at %s: %s (check GITHUB_GRAPHQL_URL and the network)",
-                    self.endpoint,
-                    exc,
+                cause = (
+                    f"cannot reach GitHub at {self.endpoint}: {network_cause(exc)} "
+                    "(check GITHUB_GRAPHQL_URL and the network)"
                 )
+                logger.error(cause)
+                outcome.record(self.stats, "github_unreachable", cause, rerun_helps=False)
                 raise CloseSpider("github_unreachable") from None
             status, payload = response.status, parsed_body(response)
             if status == 401 or (payload.get("data") or {}).get("viewer"):
@@ -284,6 +303,12 @@ class TokenPoolMiddleware:
             "(rows already written stay), or set PRSEED_RATELIMIT_WAIT=True to wait",
             reset,
         )
+        outcome.record(
+            self.stats,
+            "rate_limited",
+            f"every GitHub token has used its budget until {reset} (PRSEED_RATELIMIT_WAIT=True waits for it)",
+            rerun_helps=True,
+        )
         deferred_from_coro(self.crawler.engine.close_spider_async(reason="rate_limited"))
 
     # --- responses ----------------------------------------------------------------------
@@ -345,9 +370,15 @@ class TokenPoolMiddleware:
         if state in self.pool.tokens:
             logger.warning("GitHub token %s is no longer valid (401); dropping it", state.label)
             self.pool.drop(state)
+            self.rejected.append(state.label)
             self.stats.inc_value("prseed/ratelimit/tokens_revoked")
         if not self.pool.tokens:
             logger.error("no valid GitHub token left: set GITHUB_TOKEN to a valid token and run again")
+            cause = (
+                "every GitHub token was rejected (401), the last during the crawl: "
+                f"{', '.join(self.rejected)}; set GITHUB_TOKEN to a valid token"
+            )
+            outcome.record(self.stats, "no_valid_token", cause, rerun_helps=True)
             if not self.stopping:
                 self.stopping = True
                 deferred_from_coro(self.crawler.engine.close_spider_async(reason="no_valid_token"))

@@ -14,7 +14,7 @@ from twisted.internet import task, threads
 from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
 from twisted.python.threadpool import ThreadPool
 
-from prseed import items, signals
+from prseed import items, outcome, signals
 from prseed.db import Batch, open_database
 from prseed.db.backends import Tainted
 from prseed.db.schema import TABLE_BY_ITEM, TABLES
@@ -147,6 +147,8 @@ class DatabasePipeline:
         )
         logger.debug("the failed write", exc_info=(failure.type, failure.value, failure.getTracebackObject()))
         self.stats.inc_value("prseed/db/failed_batches")
+        cause = f"writing to the database failed ({failure.getErrorMessage()}): check the database"
+        outcome.record(self.stats, "database_error", cause, rerun_helps=True)
         self.stop_crawl()
 
     def stop_crawl(self) -> None:
@@ -182,8 +184,13 @@ class DatabasePipeline:
                 rows[0].describe(),
                 more,
             )
-        if self.stats.get_value("prseed/db/first_rejected_row") is None:
-            self.stats.set_value("prseed/db/first_rejected_row", rejected[0].describe())
+        outcome.record(
+            self.stats,
+            "finished",
+            f"the database rejected a {rejected[0].describe()}; fix the database, then run the same "
+            "command again to fetch that pull request",
+            rerun_helps=False,
+        )
         self.stats.inc_value("prseed/db/pull_requests_rejected", len(by_pull_request))
 
     async def close_spider(self) -> None:

@@ -17,16 +17,17 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import scrapy
+from scrapy import signals
 from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import JsonRequest, Request
 
-from prseed import items
+from prseed import items, outcome
+from prseed.config import check_settings
 from prseed.db import open_database
 from prseed.distributed import Worker, check_redis, check_worker_name
 from prseed.exceptions import ConfigError
 from prseed.graphql import records
 from prseed.graphql.queries import (
-    CHECK_RUN_MODES,
     CONNECTIONS,
     PULL_REQUEST_CONNECTIONS,
     follow_up_query,
@@ -176,7 +177,8 @@ class PullRequestsSpider(scrapy.Spider):
 
     @staticmethod
     def check(settings, arguments: dict) -> dict:
-        """Check spider arguments and the spider's settings; return what the spider needs."""
+        """Check spider arguments and how the spider's settings fit together (each setting
+        on its own: :func:`prseed.config.check_settings`); return what the spider needs."""
         worker = bool(settings.get("PRSEED_REDIS_URL"))
         plan = parse_arguments(
             load_projects(settings.get("PRSEED_PROJECTS_FILE")), worker=worker, **arguments
@@ -196,25 +198,24 @@ class PullRequestsSpider(scrapy.Spider):
             check_worker_name(settings)
         page_size = settings.getint("PRSEED_PAGE_SIZE")
         min_page_size = settings.getint("PRSEED_MIN_PAGE_SIZE")
-        if not 1 <= min_page_size <= page_size <= 100:
+        if min_page_size > page_size:
             raise ConfigError(
-                "PRSEED_PAGE_SIZE must be 1-100 and PRSEED_MIN_PAGE_SIZE 1-PRSEED_PAGE_SIZE "
-                f"(got {page_size} and {min_page_size})"
+                f"PRSEED_MIN_PAGE_SIZE={min_page_size} is more than PRSEED_PAGE_SIZE={page_size}: "
+                "lower it or raise PRSEED_PAGE_SIZE"
             )
-        check_runs = settings.get("PRSEED_CHECK_RUNS")
-        if check_runs not in CHECK_RUN_MODES:
-            raise ConfigError(f"PRSEED_CHECK_RUNS={check_runs!r} is not one of {', '.join(CHECK_RUN_MODES)}")
         return {
             "plan": plan,
             "page_size": page_size,
             "min_page_size": min_page_size,
-            "check_runs": check_runs,
+            "check_runs": settings.get("PRSEED_CHECK_RUNS"),
         }
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
+        check_settings(settings)
+        crawler.signals.connect(spider.close_if_missing, signal=signals.spider_idle)
         spider.endpoint = settings.get("GITHUB_GRAPHQL_URL")
         for name, value in cls.check(settings, kwargs).items():
             setattr(spider, name, value)
@@ -628,13 +629,29 @@ class PullRequestsSpider(scrapy.Spider):
         self.crawler.signals.send_catch_log(repository_stopped, repository=run.repository, failed=failed)
 
     def repository_not_found(self, run: Run):
-        """Report it; the other repositories go on, and only if none is left does the crawl close."""
+        """Report it; the other repositories go on, and the crawl closes when they are done."""
         logger.error("repository %s not found, or the token cannot see it: check its name", run.repository)
         self.crawler.stats.inc_value("prseed/repositories_failed")
         self.stopped(run, failed=True)
         self.missing.add(run.repository)
-        if self.missing == set(self.plan.repositories):
-            raise CloseSpider("repository_not_found")
+
+    def close_if_missing(self) -> None:
+        """Once the other repositories are done, close with ``repository_not_found``."""
+        if not self.missing:
+            return
+        names = ", ".join(sorted(self.missing))
+        if len(self.missing) == 1:
+            cause = f"repository {names} not found, or the token cannot see it: check its name"
+        else:
+            cause = (
+                f"{outcome.plural(len(self.missing), 'repository', 'repositories')} not found, "
+                f"or the token cannot see them: {names}; check their names"
+            )
+        complete = sum(run.finished for run in self.runs.values())
+        if complete:
+            cause += f" ({outcome.plural(complete, 'other repository', 'other repositories')} complete)"
+        outcome.record(self.crawler.stats, "repository_not_found", cause, rerun_helps=False)
+        raise CloseSpider("repository_not_found")
 
     def progress(self) -> dict[str, dict]:
         """Per repository, how far the crawl is: for the progress log, the summary table
@@ -711,6 +728,8 @@ class PullRequestsSpider(scrapy.Spider):
         reason = failure.getErrorMessage()
         if failure.check(IgnoreRequest) and self.settings.getbool("PRSEED_OFFLINE"):
             reason = missing_page_reason(self.settings, self.name, failure.request)
+            # running the same replay again cannot help: the cache lacks the page
+            outcome.record(self.crawler.stats, "finished", f"offline replay: {reason}", rerun_helps=False)
         yield from self.lost(failure.request, reason)
 
     def lost(self, request, reason: str):
