@@ -20,7 +20,7 @@ from tests.test_cli import assert_one_line_error
 from tests.test_cli import scrapy as scrapy_command
 
 # What prseed's code reads that is Scrapy's wiring, not a value a user sets.
-WIRING = {"ITEM_PIPELINES", "FEEDS"}
+WIRING = {"ITEM_PIPELINES", "FEEDS", "EXTENSIONS"}
 READ = re.compile(r"""settings(?:\.get\w*\(|\[)\s*["']([A-Z][A-Z0-9_]+)["']""")
 BANNER = f"Scrapy {scrapy.__version__} started"
 CLOSED_PORT_URL = "http://127.0.0.1:9/graphql"  # discard: nothing listens there

@@ -85,7 +85,7 @@ def test_a_page_missing_from_the_cache_is_an_error_naming_it(tmp_path):
         env={"DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}"},
     )
     assert replay.returncode == 1, replay.stderr[-3000:]
-    lost = [line for line in replay.stderr.splitlines() if "not in the HTTP cache" in line]
+    lost = [line for line in replay.stderr.splitlines() if " failed: not in the HTTP cache" in line]
     # the second page of the big PR's reviews is gone, so the third is never asked for
     assert 1 <= len(lost) <= len(missing), replay.stderr[-3000:]
     assert all(REPOSITORY in line and "follow-up reviews" in line for line in lost)

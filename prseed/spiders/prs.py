@@ -403,8 +403,9 @@ class PullRequestsSpider(scrapy.Spider):
             if run.coverage_unknown:
                 self.judge_unknown_coverage(run, connection["totalCount"])
             if self.nothing_newer(run, newest):
-                logger.info("%s: up to date (nothing updated since %s)", repository, run.newest_seen)
                 yield from self.listing_ended(run, run.newest_seen, None, reached_end=False)
+                done = "up to date (nothing updated since %s)" if run.listed else "nothing new since %s"
+                logger.info("%s: " + done, repository, run.newest_seen)
                 if self.syncing and not run.listed:
                     yield run.progress()
                 yield from self.finish_if_done(run)
