@@ -59,7 +59,7 @@ REMOTE_CONTROL_ENABLED = False
 
 # --- HTTP cache (off unless -s HTTPCACHE_ENABLED=1; see `scrapy cacheinfo`) ----
 # Scrapy's filesystem layout, never a token on disk, each entry labelled with its repository.
-HTTPCACHE_STORAGE = "prseed.httpcache.TokenFreeFilesystemCacheStorage"
+HTTPCACHE_STORAGE = "prseed.extensions.httpcache.TokenFreeFilesystemCacheStorage"
 HTTPCACHE_EXPIRATION_SECS = 0  # entries never expire; re-fetch with -a refresh=1 or cacheinfo --delete
 # Never cache rejected tokens, rate limits or server errors: they are retried, not replayed.
 HTTPCACHE_IGNORE_HTTP_CODES = [401, 403, 429, 500, 502, 503, 504]
@@ -75,4 +75,4 @@ FEED_EXPORTERS = {
     "marshal": "prseed.exporters.MarshalItemExporter",
     "pickle": "prseed.exporters.PickleItemExporter",
 }
-LOG_FORMATTER = "prseed.logformatter.QuietLogFormatter"  # no per-item messages above DEBUG
+LOG_FORMATTER = "prseed.extensions.logformatter.QuietLogFormatter"  # no per-item messages above DEBUG

@@ -18,7 +18,7 @@ from scrapy.utils.misc import load_object
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
 
-from prseed.httpcache import TokenFreeFilesystemCacheStorage, scrubbed_headers
+from prseed.extensions.httpcache import TokenFreeFilesystemCacheStorage, scrubbed_headers
 from tests.conftest import ROOT
 
 ENDPOINT = "https://api.github.com/graphql"

@@ -3,7 +3,7 @@ import logging
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
-from prseed.logformatter import QuietLogFormatter
+from prseed.extensions.logformatter import QuietLogFormatter
 
 
 def formatter(level: str) -> QuietLogFormatter:

@@ -12,9 +12,9 @@ from time import time
 from typing import TYPE_CHECKING, Any
 
 from prseed.cli import PrseedCommand
-from prseed.httpcache import UNKNOWN, Entry, cache_entries, spider_cache_dir
+from prseed.extensions.httpcache import UNKNOWN, Entry, cache_entries, spider_cache_dir
 from prseed.spiders.arguments import REPOSITORY  # the rule of -a repo=
-from prseed.tables import aligned
+from prseed.texttables import aligned
 
 if TYPE_CHECKING:
     import argparse

@@ -14,7 +14,7 @@ from prseed.db.backends import from_database
 from prseed.db.schema import TABLE_BY_NAME
 from prseed.exceptions import ConfigError
 from prseed.spiders.arguments import repository as repository_argument
-from prseed.tables import aligned
+from prseed.texttables import aligned
 
 if TYPE_CHECKING:
     import argparse

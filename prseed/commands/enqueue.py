@@ -10,7 +10,7 @@ from prseed.exceptions import ConfigError
 from prseed.projects import load_projects
 from prseed.spiders.arguments import repositories_of
 from prseed.spiders.arguments import repository as checked_repository
-from prseed.tables import aligned
+from prseed.texttables import aligned
 
 if TYPE_CHECKING:
     import argparse

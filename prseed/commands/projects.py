@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from prseed.cli import PrseedCommand
 from prseed.exceptions import ConfigError
 from prseed.projects import DEFAULT_FILE, LIMITS, load_projects
-from prseed.tables import aligned
+from prseed.texttables import aligned
 
 if TYPE_CHECKING:
     import argparse

@@ -17,7 +17,7 @@ from scrapy.utils.asyncio import create_looping_call
 from prseed import signals as prseed_signals
 from prseed.exceptions import off
 from prseed.middlewares.tokens import TokenPoolMiddleware
-from prseed.tables import aligned
+from prseed.texttables import aligned
 
 logger = logging.getLogger(__name__)
 

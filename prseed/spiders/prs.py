@@ -26,6 +26,7 @@ from prseed.config import check_settings
 from prseed.db import open_database
 from prseed.distributed import Worker, check_redis, check_worker_name
 from prseed.exceptions import ConfigError
+from prseed.extensions.httpcache import missing_page_reason
 from prseed.graphql import records
 from prseed.graphql.queries import (
     CONNECTIONS,
@@ -34,7 +35,6 @@ from prseed.graphql.queries import (
     pull_request_page_query,
     pull_requests_by_id_query,
 )
-from prseed.httpcache import missing_page_reason
 from prseed.projects import load_projects
 from prseed.signals import repository_stopped
 from prseed.spiders.arguments import parse_arguments
