@@ -431,7 +431,7 @@ class PullRequestsSpider(scrapy.Spider):
         if page_info["hasNextPage"] and cut is None:
             run.cursor = page_info["endCursor"]
             if run.backfill and oldest is not None:  # what the database holds grows down
-                run.covered_since, run.backfill_cursor = oldest, run.cursor
+                run.covered_since, run.backfill_cursor = min(run.covered_since, oldest), run.cursor
             yield self.pull_request_page(repository, run.cursor, fetched)
         else:
             # cut by `since`, the page is read again by a back-fill; cut by max_prs, it ends the page
