@@ -6,7 +6,8 @@
 repositories_synced = object()
 
 # Sent by the spider when a repository's crawl is over, with ``repository`` and ``failed``
-# (True: a page was lost or the repository is missing, so the crawl cannot complete).  A
+# (True: a page was lost or the repository is missing, so the crawl cannot complete), and
+# by the database pipeline, failed, when a rejected row kept a finished sync unwritten.  A
 # distributed worker takes the next repository then, and lets go of a failed one.
 repository_stopped = object()
 

@@ -6,11 +6,15 @@ from __future__ import annotations
 import pytest
 import pytest_twisted
 
-from prseed.db import open_database
+from prseed import items
+from prseed.db import Batch, open_database
+from prseed.db.backends import Tainted
 from tests.crawling import TOKEN, crawl
 from tests.expected import database_rows, expected_rows, selected_pull_requests
 from tests.fakegithub import FakeGitHub, generate_dataset
 from tests.test_cli import scrapy
+from tests.test_database import REPOSITORY as WIDGETS
+from tests.test_database import pull_request, review, write
 
 REPOSITORY = "acme/widgets"
 MESSAGE = "prseed-test refuses this row"
@@ -115,3 +119,33 @@ async def test_a_pull_request_with_a_rejected_child_row_is_fetched_again(dataset
         ]
     assert victim["id"] in refetched
     assert database_rows(sqlite_url) == expected_rows(dataset, [REPOSITORY])
+
+
+def test_a_rejected_row_of_no_pull_request_still_withholds_its_repositorys_sync(database_url):
+    refuse(database_url, "labels", "NEW.name = 'bug'")
+    database = open_database(database_url)
+    batch = Batch()
+    label = items.Label(repository_id="R_1", name="bug", id="LA_1", color="f00", description=None)
+    finished = items.SyncState("acme/widgets", "R_1", "2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z")
+    for item in (WIDGETS, label, pull_request(1), finished):
+        batch.add(item, replaces_children=isinstance(item, items.PullRequest))
+    tainted = Tainted()
+    rejected = database.write(batch, (), tainted)
+    database.close()
+    assert [row.describe() for row in rejected] == [f"labels row 'bug': {MESSAGE}"]
+    assert tainted.repositories == {"R_1"} and batch.withheld_repositories == ["acme/widgets"]
+    assert query(database_url, "SELECT count(*) FROM sync_state") == [(0,)]
+
+
+def test_a_rejected_row_of_a_complete_pull_request_makes_it_incomplete(database_url):
+
+    database = open_database(database_url)
+    write(database, WIDGETS, pull_request(1), review("RV_1"))
+    database.close()
+    refuse(database_url, "pull_requests", "NEW.title = 'renamed'")
+    database = open_database(database_url)
+    rejected = write(database, pull_request(1, title="renamed"), review("RV_2"))
+    database.close()
+    assert {row.table for row in rejected} >= {"pull_requests"}
+    complete = query(database_url, "SELECT complete FROM pull_requests")
+    assert complete in ([(0,)], [(False,)])

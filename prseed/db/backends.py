@@ -110,10 +110,20 @@ class RejectedRow:
 
     def describe(self) -> str:
         """Name the pull request the row belongs to, so a user can find it on GitHub."""
-        where = self.row.get("pull_request_id") or self.row.get("id") or self.row
         if self.table == "pull_requests":
             where = f"#{self.row.get('number')} ({self.row.get('id')})"
-        return f"{self.table} row of pull request {where}: {self.error}"
+            return f"pull_requests row of pull request {where}: {self.error}"
+        if self.pull_request_id is not None:
+            return f"{self.table} row of pull request {self.pull_request_id}: {self.error}"
+        name = next((self.row[key] for key in ("login", "name", "id") if self.row.get(key)), self.row)
+        return f"{self.table} row {name!r}: {self.error}"
+
+
+def batch_repositories(batch: Batch) -> set[str]:
+    """Ids of the repositories whose sync progress the batch holds."""
+    table = TABLE_BY_NAME["sync_state"]
+    repository_index = table.column_names.index("repository_id")
+    return {values[repository_index] for values in batch.rows[table.name].values()} - {None}
 
 
 @dataclass
@@ -254,19 +264,26 @@ class Database:
         repository_of = {row[1]: row[0] for row in self._pull_request_repositories(cursor, batch, rejected)}
         for row in rejected:
             pull_request_id = row.pull_request_id
-            row.repository_id = repository_of.get(pull_request_id)
+            if pull_request_id is not None:
+                row.repository_id = repository_of.get(pull_request_id)
+            elif row.table == "repositories":
+                row.repository_id = row.row.get("id")
+            else:  # labels and milestones name their repository; a member row, none
+                row.repository_id = row.row.get("repository_id")
             if row.repository_id is not None:
                 tainted.repositories.add(row.repository_id)
-            if pull_request_id is not None:
-                tainted.pull_requests.add(pull_request_id)
-                if row.table != "pull_requests":
-                    cursor.execute(incomplete_statement(self.dialect), (pull_request_id,))
+            elif pull_request_id is None:  # no telling whose: every repository of this batch
+                tainted.repositories.update(batch_repositories(batch))
+        # an existing PR row may have had its children replaced in this transaction
+        for pull_request_id in {row.pull_request_id for row in rejected} - {None}:
+            tainted.pull_requests.add(pull_request_id)
+            cursor.execute(incomplete_statement(self.dialect), (pull_request_id,))
         tainted.withhold(batch)
 
     def _pull_request_repositories(self, cursor, batch: Batch, rejected: list[RejectedRow]):
         """(repository_id, pull_request_id) of the rejected rows' pull requests: from the
         rejected PR rows themselves, the batch, or the database."""
-        wanted = {row.pull_request_id for row in rejected}
+        wanted = {row.pull_request_id for row in rejected} - {None}
         found = {row.row["id"]: row.row["repository_id"] for row in rejected if row.table == "pull_requests"}
         table = TABLE_BY_NAME["pull_requests"]
         id_index, repository_index = table.column_names.index("id"), table.column_names.index("repository_id")

@@ -159,6 +159,9 @@ class DatabasePipeline:
         if rejected is None:
             self.stats.inc_value("prseed/db/skipped_batches")
             return
+        for repository in set(synced) & set(batch.withheld_repositories):
+            # its sync was withheld for a rejected row: its crawl cannot complete
+            self.signals.send_catch_log(signals.repository_stopped, repository=repository, failed=True)
         synced = [repository for repository in synced if repository not in batch.withheld_repositories]
         if synced:
             self.signals.send_catch_log(signals.repositories_synced, repositories=synced)
