@@ -154,3 +154,34 @@ async def test_dbstatus_shows_what_the_syncs_covered(dataset, sqlite_url):
     assert entry["covered_since"] == updated_at(dataset, 9) and entry["history_complete"] is False
     header, row = complete.stdout.splitlines()[-2:]
     assert "covered" in header.split() and row.split()[3] == "all"
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_interrupted_crawl_with_an_earlier_since_is_continued(dataset, sqlite_url, caplog):
+    """The listing of what changed stops at the watermark, above ``since``: the same command
+    continues it (and back-fills below, if it must) instead of starting over."""
+    caplog.set_level(logging.INFO)
+    with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
+        await crawl(github.url, sqlite_url, repo=REPOSITORY)
+        for day in range(1, 31):
+            dataset.add_pull_request(REPOSITORY, f"2030-01-{day:02d}T00:00:00Z")
+        answered = []
+
+        def lose_the_second_page(response, request, **_):
+            if request.meta.get("prseed_operation") == "PullRequestPage":
+                answered.append(request)
+                if len(answered) == 1:
+                    github.inject("reset", count=1, match="PullRequestPage")
+
+        def setup(crawler):
+            crawler.signals.connect(lose_the_second_page, signal=signals.response_received, weak=False)
+
+        since = "2000-01-01"
+        await crawl(
+            github.url, sqlite_url, settings={"RETRY_TIMES": 0}, setup=setup, repo=REPOSITORY, since=since
+        )
+        assert sync_state(sqlite_url).run_started_at is not None
+        caplog.clear()
+        await crawl(github.url, sqlite_url, repo=REPOSITORY, since=since)
+    assert "continuing the crawl interrupted at 25 PRs" in caplog.text
+    assert database_rows(sqlite_url) == expected_rows(dataset, [REPOSITORY])

@@ -275,7 +275,9 @@ class PullRequestsSpider(scrapy.Spider):
         known = saved is not None and saved.repository_id is not None
         incomplete = database.incomplete_pull_requests(saved.repository_id) if known else []
         interrupted = saved is not None and saved.run_started_at is not None and not self.plan.full
-        if interrupted and (since is None or since == saved.run_since or saved.run_backfill):
+        # an interrupted listing that stops where this crawl asks, or later, is continued:
+        # what lies below it is back-filled afterwards
+        if interrupted and (since is None or saved.run_backfill or (saved.run_since or "") >= since):
             run = self.runs[repository] = Run.from_database(saved)
             if run.backfill:  # a back-fill goes down to what this crawl asks for
                 run.since = since
@@ -287,7 +289,7 @@ class PullRequestsSpider(scrapy.Spider):
             )
         else:
             run = self.runs[repository] = self.new_run(repository, saved)
-            if known:
+            if known and run.coverage_unknown:
                 run.known_pull_requests = database.pull_request_count(saved.repository_id)
             if incomplete:
                 logger.info("%s: fetching %d incomplete PRs again", repository, len(incomplete))
@@ -410,13 +412,13 @@ class PullRequestsSpider(scrapy.Spider):
                     yield run.progress()
                 yield from self.finish_if_done(run)
                 return
-        cut = None
+        cut, cut_by_since = None, False
         oldest = None  # updatedAt of the last PR on this page, the lowest
         for node in nodes:
             if node is None:
                 continue
             if run.since and node["updatedAt"] < run.since:
-                cut = run.since
+                cut, cut_by_since = run.since, True
                 break
             oldest = node["updatedAt"]
             if run.backfill and run.covered_since is not None and oldest > run.covered_since:
@@ -435,7 +437,7 @@ class PullRequestsSpider(scrapy.Spider):
             yield self.pull_request_page(repository, run.cursor, fetched)
         else:
             # cut by `since`, the page is read again by a back-fill; cut by max_prs, it ends the page
-            cursor = after if cut is not None and cut == run.since else page_info["endCursor"]
+            cursor = after if cut_by_since else page_info["endCursor"]
             yield from self.listing_ended(run, cut, cursor, reached_end=cut is None)
         if self.syncing:
             yield run.progress()
