@@ -102,7 +102,6 @@ class RejectedRow:
     table: str
     row: dict
     error: str
-    repository_id: str | None = None  # of its pull request, once known
 
     @property
     def pull_request_id(self) -> str | None:
@@ -265,13 +264,13 @@ class Database:
         for row in rejected:
             pull_request_id = row.pull_request_id
             if pull_request_id is not None:
-                row.repository_id = repository_of.get(pull_request_id)
+                repository_id = repository_of.get(pull_request_id)
             elif row.table == "repositories":
-                row.repository_id = row.row.get("id")
+                repository_id = row.row.get("id")
             else:  # labels and milestones name their repository; a member row, none
-                row.repository_id = row.row.get("repository_id")
-            if row.repository_id is not None:
-                tainted.repositories.add(row.repository_id)
+                repository_id = row.row.get("repository_id")
+            if repository_id is not None:
+                tainted.repositories.add(repository_id)
             elif pull_request_id is None:  # no telling whose: every repository of this batch
                 tainted.repositories.update(batch_repositories(batch))
         # an existing PR row may have had its children replaced in this transaction
