@@ -181,11 +181,12 @@ class DatabasePipeline:
             by_pull_request.setdefault(row.pull_request_id, []).append(row)
         for rows in by_pull_request.values():
             more = f" (and {len(rows) - 1} more of its rows)" if len(rows) > 1 else ""
+            kept = "that pull request stays incomplete and its" if rows[0].pull_request_id else "its"
             logger.error(
-                "database rejected a %s%s; that pull request stays incomplete and its repository's "
-                "sync does not move past it",
+                "database rejected a %s%s; %s repository's sync does not move past it",
                 rows[0].describe(),
                 more,
+                kept,
             )
         outcome.record(
             self.stats,
@@ -194,7 +195,7 @@ class DatabasePipeline:
             "command again to fetch that pull request",
             rerun_helps=False,
         )
-        self.stats.inc_value("prseed/db/pull_requests_rejected", len(by_pull_request))
+        self.stats.inc_value("prseed/db/pull_requests_rejected", len(by_pull_request.keys() - {None}))
 
     async def close_spider(self) -> None:
         if self.timer.running:
