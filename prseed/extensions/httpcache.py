@@ -10,9 +10,9 @@ Scrapy's own storage, with three differences:
 * the request headers it writes never carry a credential (``Authorization``,
   ``Proxy-Authorization``, ``Cookie``, or any header whose value starts with ``bearer ``,
   ``token `` or ``basic ``), even if a request reaches it with one;
-* the metadata names the GitHub repository of the request (``request.meta["prseed_repository"]``)
+* the metadata names the GitHub repository of the request (``request.meta[meta.REPOSITORY]``)
   as ``"repository"``, which ``scrapy cacheinfo`` reports and deletes by;
-* a request with ``request.meta["prseed_refresh_cache"]`` set is a miss, so it is fetched again
+* a request with ``request.meta[meta.REFRESH_CACHE]`` set is a miss, so it is fetched again
   and its new answer replaces the entry.
 
 It also reads the cache back (:func:`cache_entries`, for ``scrapy cacheinfo``) and says why an
@@ -37,6 +37,8 @@ from scrapy.utils.project import data_path
 from scrapy.utils.python import to_bytes
 from w3lib.http import headers_dict_to_raw
 
+from prseed import meta
+
 if TYPE_CHECKING:
     from scrapy.http import Request, Response
     from scrapy.spiders import Spider
@@ -46,8 +48,6 @@ SECRET_HEADERS = frozenset({b"authorization", b"proxy-authorization", b"cookie"}
 #: Values that are credentials, whichever header carries them (compared lower-cased).
 SECRET_PREFIXES = (b"bearer ", b"token ", b"basic ")
 
-REPOSITORY_META = "prseed_repository"
-REFRESH_META = "prseed_refresh_cache"
 UNKNOWN = "(unknown)"  # the repository of entries stored without one (or by another storage)
 GZIP_MAGIC = b"\x1f\x8b"  # HTTPCACHE_GZIP=True writes every file gzipped
 
@@ -75,7 +75,7 @@ class TokenFreeFilesystemCacheStorage(FilesystemCacheStorage):
     """
 
     def retrieve_response(self, spider: Spider, request: Request) -> Response | None:
-        if request.meta.get(REFRESH_META):
+        if request.meta.get(meta.REFRESH_CACHE):
             return None  # a miss: fetched again, and store_response overwrites the entry
         return super().retrieve_response(spider, request)
 
@@ -93,7 +93,7 @@ class TokenFreeFilesystemCacheStorage(FilesystemCacheStorage):
             "status": response.status,
             "response_url": response.url,
             "timestamp": time(),
-            "repository": request.meta.get(REPOSITORY_META),
+            "repository": request.meta.get(meta.REPOSITORY),
         }
         with self._open(rpath / "meta", "wb") as f:
             f.write(to_bytes(repr(metadata)))
@@ -188,7 +188,7 @@ def cached_urls(spider_dir: Path) -> dict[str, frozenset[str]]:
 def missing_page_reason(settings, spider_name: str, request: Request) -> str:
     """Why an offline replay found no answer for ``request``, and the fix: the cache holds
     that repository's answers from another URL, or the page was never cached."""
-    repository = str(request.meta.get(REPOSITORY_META)).lower()
+    repository = str(request.meta.get(meta.REPOSITORY)).lower()
     urls = cached_urls(spider_cache_dir(settings, spider_name)).get(repository, frozenset())
     if urls and request.url not in urls:
         return (

@@ -42,6 +42,7 @@ from twisted.web.server import Site
 from prseed import signals as prseed_signals
 from prseed.exceptions import ConfigError, off
 from prseed.extensions.progress import EtaEstimator
+from prseed.protocols import ReportsProgress
 
 logger = logging.getLogger(__name__)
 
@@ -442,9 +443,8 @@ class JsonRpcService:
         return json_safe(dict(sorted(self.crawler.stats.get_stats().items())))
 
     def spider_progress(self) -> dict:
-        spider = getattr(self.crawler, "spider", None)
-        progress = getattr(spider, "progress", None)
-        return progress() if callable(progress) else {}
+        spider = self.crawler.spider
+        return spider.progress() if isinstance(spider, ReportsProgress) else {}
 
     def progress(self) -> dict:
         """Per repository: the spider's ``progress()`` plus ``eta_seconds`` (the progress

@@ -14,9 +14,11 @@ from datetime import datetime
 from scrapy import signals
 from scrapy.utils.asyncio import create_looping_call
 
+from prseed import meta
 from prseed import signals as prseed_signals
 from prseed.exceptions import off
 from prseed.middlewares.tokens import TokenPoolMiddleware
+from prseed.protocols import ReportsProgress
 from prseed.texttables import aligned
 
 logger = logging.getLogger(__name__)
@@ -154,7 +156,7 @@ class ProgressExtension:
 
     @classmethod
     def from_crawler(cls, crawler):
-        if not callable(getattr(crawler.spidercls, "progress", None)):
+        if not issubclass(crawler.spidercls, ReportsProgress):
             raise off(cls, "the spider reports no progress")
         interval = crawler.settings.getfloat("PRSEED_PROGRESS_INTERVAL")
         extension = cls(crawler, interval, live=bool(interval) and sys.stderr.isatty())
@@ -178,7 +180,7 @@ class ProgressExtension:
         self.tasks.append(task)
 
     def response_received(self, request) -> None:
-        repository = request.meta.get("prseed_repository")
+        repository = request.meta.get(meta.REPOSITORY)
         if repository is not None:
             self.last_answer[repository] = time.time()
 

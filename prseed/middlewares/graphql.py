@@ -5,7 +5,8 @@ from __future__ import annotations
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest
 
-from prseed.middlewares.retry import CAUSE_META, describe_request
+from prseed import meta
+from prseed.middlewares.retry import describe_request
 from prseed.stats import inc_repository_value
 
 
@@ -25,7 +26,7 @@ class GraphQLResponseMiddleware:
         return cls(crawler)
 
     def process_response(self, request, response):
-        operation = request.meta.get("prseed_operation")
+        operation = request.meta.get(meta.OPERATION)
         if operation is None or response.status != 200:
             return response
         try:
@@ -36,7 +37,7 @@ class GraphQLResponseMiddleware:
             retry = get_retry_request(request, spider=self.crawler.spider, reason="invalid_json")
             if retry is None:
                 raise IgnoreRequest(f"{operation}: GitHub's answer was not JSON, retries exhausted")
-            retry.meta[CAUSE_META] = f"GitHub's answer to {describe_request(request)} was not JSON"
+            retry.meta[meta.RETRY_CAUSE] = f"GitHub's answer to {describe_request(request)} was not JSON"
             return retry
         for error in payload.get("errors") or []:
             self.stats.inc_value(f"prseed/graphql_errors/{error.get('type', 'UNTYPED')}")

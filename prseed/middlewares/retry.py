@@ -18,12 +18,12 @@ from scrapy.utils.asyncio import sleep
 from twisted.internet import defer, error
 from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
+from prseed import meta
+from prseed.protocols import LightensRequests
 from prseed.stats import inc_repository_value
 
 logger = logging.getLogger(__name__)
 
-# Set on a retried request by whoever retries it: what went wrong, for the retry's log line.
-CAUSE_META = "prseed_retry_cause"
 # Scrapy 2.19 raises its own download exceptions; Twisted's can still come through.
 TIMEOUTS = (
     DownloadTimeoutError,
@@ -61,10 +61,10 @@ def network_cause(failure) -> str:
 
 
 def describe_request(request) -> str:
-    if "prseed_check_token" in request.meta:
+    if meta.CHECK_TOKEN in request.meta:
         return "the token check"
-    operation = request.meta.get("prseed_operation", "a request")
-    repository = request.meta.get("prseed_repository")
+    operation = request.meta.get(meta.OPERATION, "a request")
+    repository = request.meta.get(meta.REPOSITORY)
     return f"{operation} of {repository}" if repository else operation
 
 
@@ -88,7 +88,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
     Every retry Scrapy makes (5xx, timeouts, connection resets, answers that are not JSON)
     goes through here, because all of them carry ``retry_times`` in meta.  The pause is a
     non-blocking sleep taken before a token is given to the request, announced at INFO
-    with the cause that whoever retried the request put in ``meta["prseed_retry_cause"]``:
+    with the cause that whoever retried the request put in ``meta[meta.RETRY_CAUSE]``:
     ``cannot reach GitHub at URL: connection refused; retry 2/5 in 4 s``.
 
     After a 502, 504 or timeout, a spider may make the retried request cheaper through
@@ -106,12 +106,12 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     async def process_request(self, request):
         retry = request.meta.get("retry_times", 0)
-        if retry and request.meta.get("prseed_backed_off") != retry:
-            request.meta["prseed_backed_off"] = retry
+        if retry and request.meta.get(meta.BACKED_OFF) != retry:
+            request.meta[meta.BACKED_OFF] = retry
             seconds = self.backoff(retry)
             logger.info(
                 "%s; retry %d/%d in %s s",
-                request.meta.pop(CAUSE_META, f"{describe_request(request)} failed"),
+                request.meta.pop(meta.RETRY_CAUSE, f"{describe_request(request)} failed"),
                 retry,
                 request.meta.get("max_retry_times", self.max_retry_times),
                 seconds_text(seconds),
@@ -125,10 +125,10 @@ class BackoffRetryMiddleware(RetryMiddleware):
         retried = super()._retry(request, reason)
         if retried is None:
             return None
-        retried.meta[CAUSE_META] = retry_cause(request, reason)
-        lighten = getattr(self.crawler.spider, "lighten_request", None)
-        if lighten is not None and self.query_too_heavy(reason):
-            retried = lighten(retried)
+        retried.meta[meta.RETRY_CAUSE] = retry_cause(request, reason)
+        spider = self.crawler.spider
+        if isinstance(spider, LightensRequests) and self.query_too_heavy(reason):
+            retried = spider.lighten_request(retried)
         return retried
 
     @staticmethod

@@ -11,7 +11,7 @@ from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import JsonRequest
 from scrapy.utils.defer import deferred_from_coro
 
-from prseed import outcome
+from prseed import meta, outcome
 from prseed.alarm import Alarm
 from prseed.distributed import SharedTokenPool, redis_server
 from prseed.exceptions import off
@@ -209,7 +209,7 @@ class TokenPoolMiddleware:
             request = JsonRequest(
                 self.endpoint,
                 data={"query": TOKEN_CHECK_QUERY},
-                meta={"prseed_check_token": index, "dont_cache": True, "handle_httpstatus_all": True},
+                meta={meta.CHECK_TOKEN: index, "dont_cache": True, "handle_httpstatus_all": True},
                 dont_filter=True,
             )
             try:
@@ -230,16 +230,16 @@ class TokenPoolMiddleware:
     # --- requests -----------------------------------------------------------------------
 
     async def process_request(self, request):
-        if "prseed_check_token" in request.meta:
-            state = self.all_tokens[request.meta["prseed_check_token"]]
+        if meta.CHECK_TOKEN in request.meta:
+            state = self.all_tokens[request.meta[meta.CHECK_TOKEN]]
             state.in_flight += 1
-        elif "prseed_operation" in request.meta:
+        elif meta.OPERATION in request.meta:
             state = await self.acquire()
             if state is None:  # the crawl is stopping: back to the queue (and JOBDIR) it goes
                 return request.replace(dont_filter=True)
         else:
             return None
-        request.meta["prseed_token"] = self.all_tokens.index(state)
+        request.meta[meta.TOKEN] = self.all_tokens.index(state)
         request.headers["Authorization"] = f"bearer {state.token}"
         return None
 
@@ -315,7 +315,7 @@ class TokenPoolMiddleware:
 
     def token_of(self, request) -> TokenState | None:
         """The token that sent the request (it may have been dropped since)."""
-        index = request.meta.get("prseed_token")
+        index = request.meta.get(meta.TOKEN)
         return self.all_tokens[index] if index is not None else None
 
     def process_response(self, request, response):
@@ -332,7 +332,7 @@ class TokenPoolMiddleware:
     def obey(self, state: TokenState, request, response):
         """Learn from the answer; a request refused for its token's sake goes again."""
         self.record_headers(state, response)
-        if "prseed_check_token" in request.meta:
+        if meta.CHECK_TOKEN in request.meta:
             return response
         payload = parsed_body(response)
         if response.status == 401:

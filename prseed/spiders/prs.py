@@ -21,7 +21,7 @@ from scrapy import signals
 from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import JsonRequest, Request
 
-from prseed import items, outcome
+from prseed import items, meta, outcome
 from prseed.config import check_settings
 from prseed.db import open_database
 from prseed.distributed import Worker, check_redis, check_worker_name
@@ -328,15 +328,15 @@ class PullRequestsSpider(scrapy.Spider):
     def graphql_request(
         self, query: str, variables: dict, callback, operation: str, repository: str, **kwargs
     ) -> JsonRequest:
-        meta = {"prseed_operation": operation, "prseed_repository": repository}
+        request_meta = {meta.OPERATION: operation, meta.REPOSITORY: repository}
         if self.plan.refresh:
-            meta["prseed_refresh_cache"] = True
+            request_meta[meta.REFRESH_CACHE] = True
         return JsonRequest(
             self.endpoint,
             data={"query": query, "variables": variables},
             callback=callback,
             errback=self.request_failed,
-            meta=meta,
+            meta=request_meta,
             dont_filter=True,
             **kwargs,
         )
@@ -713,7 +713,7 @@ class PullRequestsSpider(scrapy.Spider):
     def lighten_request(self, request):
         """Called by the retry middleware after a 502/504/timeout: a page query is retried
         with half as many PRs (follow-ups are already small)."""
-        if request.meta.get("prseed_operation") != "PullRequestPage":
+        if request.meta.get(meta.OPERATION) != "PullRequestPage":
             return request
         variables = request_variables(request)
         repository = request.cb_kwargs["repository"]
@@ -741,12 +741,12 @@ class PullRequestsSpider(scrapy.Spider):
         self.crawler.stats.inc_value("prseed/pages_failed")
         logger.error(
             "%s %s of %s failed: %s",
-            request.meta.get("prseed_operation"),
+            request.meta.get(meta.OPERATION),
             request_variables(request),
-            request.meta.get("prseed_repository"),
+            request.meta.get(meta.REPOSITORY),
             reason,
         )
-        run = self.runs.get(request.meta.get("prseed_repository"))
+        run = self.runs.get(request.meta.get(meta.REPOSITORY))
         if run is None:
             return
         self.stopped(run, failed=True)
@@ -754,5 +754,5 @@ class PullRequestsSpider(scrapy.Spider):
         if context is not None:
             run.broken.add(context["pull_request_id"])
             yield from self.follow_up_done(context)
-        elif request.meta.get("prseed_operation") == "PullRequestsById":
+        elif request.meta.get(meta.OPERATION) == "PullRequestsById":
             run.refetching -= 1
