@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+PULL_REQUESTS_STREAM = "pull_requests"  # the stream of a repository's pull requests
+
 
 @dataclass
 class Repository:
@@ -175,7 +177,8 @@ class SyncState:
     is in the database, and ``history_complete`` says the list was read to its end (so are
     all older ones).  Otherwise ``backfill_cursor`` is where GitHub's list (newest first)
     continues below ``covered_since``: a later crawl without limits back-fills from there.
-    ``run_*`` describe a crawl in progress (all None when none is).
+    ``run_*`` describe a crawl in progress (all None when none is).  A repository has one
+    row per ``stream`` (what is collected of it, the pull requests by default).
     """
 
     TABLE: ClassVar[str] = "sync_state"
@@ -194,6 +197,7 @@ class SyncState:
     history_complete: bool | None = None
     backfill_cursor: str | None = None  # None with history_complete false: from the top of the list
     run_backfill: bool | None = None  # the crawl in progress is back-filling below covered_since
+    stream: str = PULL_REQUESTS_STREAM
 
 
 @dataclass

@@ -13,7 +13,7 @@ from tests.fakegithub.data import generate_dataset
 from tests.fakegithub.server import FakeGitHub
 
 REPOSITORY = "acme/widgets"
-CHILD_TABLES = [table for table in TABLES if table.child_of_pull_request]
+CHILD_TABLES = list(TABLES.replaced)
 
 
 @pytest.fixture

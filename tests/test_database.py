@@ -20,7 +20,7 @@ from prseed.exceptions import ConfigError
 from prseed.pipelines.database import DatabasePipeline
 from tests.expected import database_rows
 
-CHILD_TABLES = tuple(table for table in TABLES if table.child_of_pull_request)
+CHILD_TABLES = TABLES.replaced
 REPOSITORY = items.Repository(id="R_1", owner="acme", name="widgets", url="https://github.com/acme/widgets")
 
 
@@ -74,7 +74,7 @@ def review(review_id: str, pull_request_id: str = "PR_1") -> items.Review:
 def write(database, *batch_items):
     batch = Batch()
     for item in batch_items:
-        batch.add(item, replaces_children=isinstance(item, items.PullRequest))
+        batch.add(item)
     return database.write(batch, CHILD_TABLES)
 
 

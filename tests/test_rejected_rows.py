@@ -128,7 +128,7 @@ def test_a_rejected_row_of_no_pull_request_still_withholds_its_repositorys_sync(
     label = items.Label(repository_id="R_1", name="bug", id="LA_1", color="f00", description=None)
     finished = items.SyncState("acme/widgets", "R_1", "2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z")
     for item in (WIDGETS, label, pull_request(1), finished):
-        batch.add(item, replaces_children=isinstance(item, items.PullRequest))
+        batch.add(item)
     tainted = Tainted()
     rejected = database.write(batch, (), tainted)
     database.close()

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 from prseed.cli import PrseedCommand
 from prseed.db import open_database
 from prseed.db.backends import from_database
-from prseed.db.schema import TABLE_BY_NAME
+from prseed.db.registry import TABLES
 from prseed.exceptions import ConfigError
+from prseed.items import PULL_REQUESTS_STREAM, PullRequest
 from prseed.spiders.arguments import repository as repository_argument
 from prseed.texttables import aligned
 
@@ -22,17 +23,11 @@ if TYPE_CHECKING:
     from prseed.db import Database
     from prseed.db.backends import RepositoryRows
 
+PULL_REQUESTS = TABLES.by_item[PullRequest]
 # (column in the output, table whose rows hang off a pull request)
-CHILD_TABLES = (
-    ("reviews", "reviews"),
-    ("commits", "commits"),
-    ("files", "files"),
-    ("check_runs", "check_runs"),
-    ("labels", "pull_request_labels"),
-    ("closing_issues", "closing_issues"),
-)
+CHILD_TABLES = tuple((table.heading.replace(" ", "_"), table) for table in TABLES.children_of(PULL_REQUESTS))
 COUNTS = ("pull_requests", "incomplete_pull_requests", *(column for column, _ in CHILD_TABLES))
-HEADERS = ("PRs", "incomplete", "reviews", "commits", "files", "check runs", "labels", "closing issues")
+HEADERS = (PULL_REQUESTS.heading, "incomplete", *(table.heading for _, table in CHILD_TABLES))
 
 
 def grouped(database: Database, query: str) -> dict[str, tuple]:
@@ -42,9 +37,10 @@ def grouped(database: Database, query: str) -> dict[str, tuple]:
         return {row[0]: row[1:] for row in cursor.fetchall()}
 
 
-def repository_status(database: Database) -> list[dict[str, Any]]:
-    """Per repository, by name: row counts, the newest PR, and its ``sync_state``.  Plain SQL
-    that SQLite and PostgreSQL both run; timestamps come back as GitHub writes them."""
+def repository_status(database: Database, stream: str = PULL_REQUESTS_STREAM) -> list[dict[str, Any]]:
+    """Per repository, by name: row counts, the newest PR, and the ``sync_state`` of its
+    ``stream``.  Plain SQL that SQLite and PostgreSQL both run; timestamps come back as
+    GitHub writes them."""
     with database.transaction() as cursor:
         cursor.execute("SELECT id, owner, name FROM repositories")
         repositories = cursor.fetchall()
@@ -56,13 +52,14 @@ def repository_status(database: Database) -> list[dict[str, Any]]:
     children = {
         column: grouped(
             database,
-            f"SELECT p.repository_id, count(*) FROM {table} c "
-            "JOIN pull_requests p ON p.id = c.pull_request_id GROUP BY p.repository_id",
+            f"SELECT p.repository_id, count(*) FROM {table.name} c JOIN {PULL_REQUESTS.name} p "
+            f"ON p.{table.replaced_with.key} = c.{table.replaced_with.column} GROUP BY p.repository_id",
         )
         for column, table in CHILD_TABLES
     }
     syncs: dict[str, list[dict]] = {}
-    for sync in database.select(TABLE_BY_NAME["sync_state"]):
+    sync_state = TABLES.sync_state
+    for sync in database.select(sync_state, f"{sync_state.stream_key} = ?", (stream,)):
         syncs.setdefault(sync["repository_id"], []).append(sync)
     status = []
     for repository_id, owner, name in sorted(repositories, key=lambda row: f"{row[1]}/{row[2]}".lower()):

@@ -9,19 +9,16 @@ import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
 
+from prseed.db.registry import TABLES
 from prseed.db.schema import (
-    BOOKKEEPING_TABLES,
-    DATA_TABLES,
     OLDEST_UPGRADABLE,
     POSTGRESQL,
     SCHEMA_VERSION,
     SQLITE,
-    TABLE_BY_NAME,
-    TABLES,
     Dialect,
-    Table,
     add_column_statement,
     complete_statement,
     copy_statement,
@@ -29,36 +26,57 @@ from prseed.db.schema import (
     create_statements,
     delete_children_statement,
     incomplete_statement,
+    table_statements,
+    upgrade_value,
     upsert_statement,
 )
+from prseed.db.tables import Column, Table
 from prseed.exceptions import ConfigError
-from prseed.items import Member, Repository, SyncState
+from prseed.items import PULL_REQUESTS_STREAM, Member, PullRequest, Repository, SyncState
 
 logger = logging.getLogger(__name__)
 
 
 class Batch:
-    """Rows waiting to be written, de-duplicated by natural key (the last one wins)."""
+    """Rows waiting to be written, de-duplicated by natural key (the last one wins).  A row
+    of a parent table replaces its children (see :class:`prseed.db.tables.Parent`); a
+    completion marker marks its row complete."""
 
     def __init__(self) -> None:
         self.rows: dict[str, dict[tuple, tuple]] = {table.name: {} for table in TABLES}
-        # item type -> its table's rows, key getter and row getter, looked up once per row
-        self._tables = {table.item: (self.rows[table.name], table.key_of, table.row_of) for table in TABLES}
-        self.replaced_pull_requests: dict[str, None] = {}
-        self.completed_pull_requests: dict[str, None] = {}
+        # parent table -> the keys of its rows in this batch, whose children are replaced
+        self.replaced: dict[str, dict] = {parent: {} for parent in TABLES.parent_keys}
+        # completable table -> the keys of its rows to mark complete
+        self.completed: dict[str, dict] = {table.name: {} for table in TABLES.completable}
+        # item type -> (its table's rows, key getter, row getter, the parent keys it adds to
+        # and their getter, or None), looked up once per row
+        self._tables = {
+            table.item: (self.rows[table.name], table.key_of, table.row_of, *self._replacing(table))
+            for table in TABLES
+        }
+        self._markers = {
+            table.completion.marker: (self.completed[table.name], table.completion.key_of)
+            for table in TABLES.completable
+        }
         self.withheld_repositories: list[str] = []  # whose progress was not written (see Database.write)
         self.items = 0
 
-    def add(self, item: object, replaces_children: bool = False) -> None:
+    def _replacing(self, table: Table) -> tuple:
+        if table.name not in self.replaced:
+            return None, None
+        return self.replaced[table.name], attrgetter(TABLES.parent_keys[table.name])
+
+    def add(self, item: object) -> None:
         self.items += 1
         table = self._tables.get(type(item))
-        if table is None:  # a PullRequestComplete
-            self.completed_pull_requests[item.pull_request_id] = None
+        if table is None:  # a completion marker
+            completed, key_of = self._markers[type(item)]
+            completed[key_of(item)] = None
             return
-        rows, key_of, row_of = table
+        rows, key_of, row_of, replaced, parent_key_of = table
         rows[key_of(item)] = row_of(item)
-        if replaces_children:
-            self.replaced_pull_requests[item.id] = None
+        if replaced is not None:
+            replaced[parent_key_of(item)] = None
 
     def __len__(self) -> int:
         return self.items
@@ -73,11 +91,15 @@ MEMBER_COLUMNS = tuple(
 def rows_of_repository(table: Table, repository_id: str | None, repository: str) -> tuple[str, tuple]:
     """The condition (``?`` placeholders) and parameters that pick a table's rows of one
     repository; not for members, which repositories share."""
-    if "pull_request_id" in table.column_names:
-        return "pull_request_id IN (SELECT id FROM pull_requests WHERE repository_id = ?)", (repository_id,)
+    parent = table.replaced_with
+    if parent:
+        return (
+            f"{parent.column} IN (SELECT {parent.key} FROM {parent.table} WHERE repository_id = ?)",
+            (repository_id,),
+        )
     if table.item is Repository:
         return "id = ?", (repository_id,)
-    if table.item is SyncState:  # also the row of a crawl that never learnt the repository's id
+    if table.stream_key:  # every stream's, also the row of a crawl that never learnt the repository's id
         return (
             "repository_id = ? OR (repository_id IS NULL AND lower(repository) = lower(?))",
             (repository_id, repository),
@@ -104,14 +126,22 @@ class RejectedRow:
     error: str
 
     @property
+    def completed_by(self) -> Table | None:
+        """The completable table (pull requests) whose row this row is, or belongs to."""
+        found = TABLES.completed_by.get(self.table)
+        return found and found[0]
+
+    @property
     def pull_request_id(self) -> str | None:
-        return self.row.get("id") if self.table == "pull_requests" else self.row.get("pull_request_id")
+        """The key of the completable row (a pull request) this row is, or belongs to."""
+        found = TABLES.completed_by.get(self.table)
+        return found and self.row.get(found[1])
 
     def describe(self) -> str:
         """Name the pull request the row belongs to, so a user can find it on GitHub."""
-        if self.table == "pull_requests":
+        if TABLES.by_name[self.table].completion:
             where = f"#{self.row.get('number')} ({self.row.get('id')})"
-            return f"pull_requests row of pull request {where}: {self.error}"
+            return f"{self.table} row of pull request {where}: {self.error}"
         if self.pull_request_id is not None:
             return f"{self.table} row of pull request {self.pull_request_id}: {self.error}"
         name = next((self.row[key] for key in ("login", "name", "id") if self.row.get(key)), self.row)
@@ -120,7 +150,7 @@ class RejectedRow:
 
 def batch_repositories(batch: Batch) -> set[str]:
     """Ids of the repositories whose sync progress the batch holds."""
-    table = TABLE_BY_NAME["sync_state"]
+    table = TABLES.sync_state
     repository_index = table.column_names.index("repository_id")
     return {values[repository_index] for values in batch.rows[table.name].values()} - {None}
 
@@ -135,11 +165,12 @@ class Tainted:
 
     def withhold(self, batch: Batch) -> None:
         """Drop from the batch what the taint forbids writing."""
-        for pull_request_id in self.pull_requests:
-            batch.completed_pull_requests.pop(pull_request_id, None)
+        for completed in batch.completed.values():
+            for pull_request_id in self.pull_requests:
+                completed.pop(pull_request_id, None)
         if not self.repositories:
             return
-        table = TABLE_BY_NAME["sync_state"]
+        table = TABLES.sync_state
         repository_index = table.column_names.index("repository_id")
         rows = batch.rows[table.name]
         for key in [key for key, values in rows.items() if values[repository_index] in self.repositories]:
@@ -161,7 +192,9 @@ class Database:
     def create_schema(self) -> None:
         """Create the tables, or upgrade a database an older prseed made, in place and in
         one transaction (under the advisory lock on PostgreSQL): the tables and columns it
-        lacks are added, nothing is dropped.  A database newer than this code is refused."""
+        lacks are added, a table whose primary key is not the declared one gets it (4 keyed
+        sync_state by repository and stream), nothing is dropped.  A database newer than
+        this code is refused."""
         with self.transaction() as cursor:
             if self.schema_lock:
                 cursor.execute(self.schema_lock)
@@ -187,29 +220,46 @@ class Database:
                     (SCHEMA_VERSION,),
                 )
             elif found < SCHEMA_VERSION:
-                added = self._add_missing_columns(cursor)
+                changes = self._upgrade_tables(cursor)
                 cursor.execute(
                     f"UPDATE prseed_schema SET version = {self.dialect.placeholder}", (SCHEMA_VERSION,)
                 )
                 logger.info(
-                    "upgraded %s from prseed schema version %d to %d (added %s)",
+                    "upgraded %s from prseed schema version %d to %d (%s)",
                     self.description,
                     found,
                     SCHEMA_VERSION,
-                    ", ".join(added) or "nothing",
+                    changes,
                 )
 
-    def _add_missing_columns(self, cursor) -> list[str]:
-        added = []
+    def _upgrade_tables(self, cursor) -> str:
+        """Give every table the columns and the primary key it is declared with; say what changed."""
+        added, rekeyed = [], []
         for table in TABLES:
             present = self._column_names(cursor, table.name)
-            for column in table.columns:
-                if column.name not in present:
-                    cursor.execute(add_column_statement(table, column, self.dialect))
-                    added.append(f"{table.name}.{column.name}")
-        return added
+            missing = [column for column in table.columns if column.name not in present]
+            added += [f"{table.name}.{column.name}" for column in missing]
+            if self._primary_key(cursor, table.name) != table.key:
+                self._rekey(cursor, table, missing)
+                rekeyed.append(f"{table.name} by ({', '.join(table.key)})")
+            else:
+                for column in missing:
+                    self._add_column(cursor, table, column)
+        changes = [f"added {', '.join(added)}"] if added else []
+        changes += [f"keyed {', '.join(rekeyed)}"] if rekeyed else []
+        return "; ".join(changes) or "nothing"
+
+    def _add_column(self, cursor, table: Table, column: Column) -> None:
+        cursor.execute(add_column_statement(table, column, self.dialect))
+
+    def _rekey(self, cursor, table: Table, missing: list[Column]) -> None:
+        """Give ``table`` its declared primary key, adding its ``missing`` columns."""
+        raise NotImplementedError
 
     def _column_names(self, cursor, table_name: str) -> set[str]:
+        raise NotImplementedError
+
+    def _primary_key(self, cursor, table_name: str) -> tuple[str, ...]:
         raise NotImplementedError
 
     def write(
@@ -235,27 +285,26 @@ class Database:
             return rejected
 
     def _write(self, cursor, batch: Batch, replaced_tables, rejected, tainted=None) -> None:
-        replaced = [(pull_request_id,) for pull_request_id in batch.replaced_pull_requests]
-        if replaced:
-            for table in replaced_tables:
-                self._execute(
-                    cursor, delete_children_statement(table, self.dialect), replaced, table, rejected
-                )
-        for table in DATA_TABLES:
+        for table in replaced_tables:
+            replaced = [(key,) for key in batch.replaced[table.replaced_with.table]]
+            if replaced:
+                statement = delete_children_statement(table, self.dialect)
+                self._execute(cursor, statement, replaced, table, rejected, (table.replaced_with.column,))
+        for table in TABLES.data:
             rows = list(batch.rows[table.name].values())
             if rows:
                 self._execute(cursor, upsert_statement(table, self.dialect), rows, table, rejected)
         if rejected:
             self._keep_incomplete(cursor, batch, rejected, tainted)
-        for table in BOOKKEEPING_TABLES:
+        for table in TABLES.bookkeeping:
             rows = list(batch.rows[table.name].values())
             if rows:
                 self._execute(cursor, upsert_statement(table, self.dialect), rows, table, rejected)
-        completed = [(pull_request_id,) for pull_request_id in batch.completed_pull_requests]
-        if completed:
-            self._execute(
-                cursor, complete_statement(self.dialect), completed, TABLE_BY_NAME["pull_requests"], rejected
-            )
+        for table in TABLES.completable:
+            completed = [(key,) for key in batch.completed[table.name]]
+            if completed:
+                statement = complete_statement(table, self.dialect)
+                self._execute(cursor, statement, completed, table, rejected, (table.completion.key,))
 
     def _keep_incomplete(self, cursor, batch: Batch, rejected: list[RejectedRow], tainted: Tainted) -> None:
         """After rows were rejected: their pull requests stay (or become) incomplete, and
@@ -265,7 +314,7 @@ class Database:
             pull_request_id = row.pull_request_id
             if pull_request_id is not None:
                 repository_id = repository_of.get(pull_request_id)
-            elif row.table == "repositories":
+            elif row.table == Repository.TABLE:
                 repository_id = row.row.get("id")
             else:  # labels and milestones name their repository; a member row, none
                 repository_id = row.row.get("repository_id")
@@ -274,42 +323,49 @@ class Database:
             elif pull_request_id is None:  # no telling whose: every repository of this batch
                 tainted.repositories.update(batch_repositories(batch))
         # an existing PR row may have had its children replaced in this transaction
-        for pull_request_id in {row.pull_request_id for row in rejected} - {None}:
-            tainted.pull_requests.add(pull_request_id)
-            cursor.execute(incomplete_statement(self.dialect), (pull_request_id,))
+        for table, pull_request_id in {(row.completed_by, row.pull_request_id) for row in rejected}:
+            if pull_request_id is not None:
+                tainted.pull_requests.add(pull_request_id)
+                cursor.execute(incomplete_statement(table, self.dialect), (pull_request_id,))
         tainted.withhold(batch)
 
     def _pull_request_repositories(self, cursor, batch: Batch, rejected: list[RejectedRow]):
-        """(repository_id, pull_request_id) of the rejected rows' pull requests: from the
-        rejected PR rows themselves, the batch, or the database."""
-        wanted = {row.pull_request_id for row in rejected} - {None}
-        found = {row.row["id"]: row.row["repository_id"] for row in rejected if row.table == "pull_requests"}
-        table = TABLE_BY_NAME["pull_requests"]
-        id_index, repository_index = table.column_names.index("id"), table.column_names.index("repository_id")
-        for values in batch.rows[table.name].values():
-            if values[id_index] in wanted:
-                found.setdefault(values[id_index], values[repository_index])
-        for pull_request_id in wanted - set(found):
-            cursor.execute(
-                f"SELECT repository_id FROM pull_requests WHERE id = {self.dialect.placeholder}",
-                (pull_request_id,),
-            )
-            match = cursor.fetchone()
-            if match is not None:
-                found[pull_request_id] = match[0]
+        """(repository_id, pull_request_id) of the rejected rows' pull requests (completable
+        rows): from the rejected rows themselves, the batch, or the database."""
+        found = {}
+        for table in TABLES.completable:
+            key = table.completion.key
+            wanted = {row.pull_request_id for row in rejected if row.completed_by is table} - {None}
+            own = [row.row for row in rejected if row.table == table.name]
+            found.update({row[key]: row["repository_id"] for row in own})
+            key_index = table.column_names.index(key)
+            repository_index = table.column_names.index("repository_id")
+            for values in batch.rows[table.name].values():
+                if values[key_index] in wanted:
+                    found.setdefault(values[key_index], values[repository_index])
+            select = self._sql(f"SELECT repository_id FROM {table.name} WHERE {key} = ?")
+            for pull_request_id in wanted - set(found):
+                cursor.execute(select, (pull_request_id,))
+                match = cursor.fetchone()
+                if match is not None:
+                    found[pull_request_id] = match[0]
         return [(repository_id, pull_request_id) for pull_request_id, repository_id in found.items()]
 
-    def _execute(self, cursor, statement: str, rows: list[tuple], table: Table, rejected) -> None:
+    def _execute(
+        self, cursor, statement: str, rows: list[tuple], table: Table, rejected, columns: tuple = ()
+    ) -> None:
+        """``statement`` for every row, whose values are the table's ``columns`` (all of them
+        by default); row by row if ``rejected`` collects the rows the database rejects."""
         if rejected is None:
             cursor.executemany(statement, rows)
             return
+        columns = columns or table.column_names
         for row in rows:
             cursor.execute("SAVEPOINT prseed_row")
             try:
                 cursor.execute(statement, row)
             except self.errors as exc:
                 cursor.execute("ROLLBACK TO SAVEPOINT prseed_row")
-                columns = table.column_names if len(row) == len(table.column_names) else ("pull_request_id",)
                 reason = str(exc).strip().splitlines()[0]
                 rejected.append(RejectedRow(table.name, dict(zip(columns, row, strict=True)), reason))
             cursor.execute("RELEASE SAVEPOINT prseed_row")
@@ -331,22 +387,25 @@ class Database:
             for row in rows
         ]
 
-    def sync_state(self, repository: str) -> SyncState | None:
-        rows = self.select(TABLE_BY_NAME["sync_state"], "repository = ?", (repository,))
-        return SyncState(**rows[0]) if rows else None
+    def sync_state(self, repository: str, stream: str = PULL_REQUESTS_STREAM) -> SyncState | None:
+        """Where the sync of one stream of ``repository`` (as the crawl spelled it) stands."""
+        table = TABLES.sync_state
+        rows = self.select(table, f"repository = ? AND {table.stream_key} = ?", (repository, stream))
+        return table.item(**rows[0]) if rows else None
 
     def pull_request_count(self, repository_id: str) -> int:
         with self.transaction() as cursor:
             cursor.execute(
-                f"SELECT count(*) FROM pull_requests WHERE repository_id = {self.dialect.placeholder}",
+                self._sql(f"SELECT count(*) FROM {PullRequest.TABLE} WHERE repository_id = ?"),
                 (repository_id,),
             )
             return cursor.fetchone()[0]
 
     def incomplete_pull_requests(self, repository_id: str) -> list[str]:
-        table = TABLE_BY_NAME["pull_requests"]
-        rows = self.select(table, "repository_id = ? AND NOT complete", (repository_id,))
-        return sorted(row["id"] for row in rows)
+        table = TABLES.by_item[PullRequest]
+        completion = table.completion
+        rows = self.select(table, f"repository_id = ? AND NOT {completion.column}", (repository_id,))
+        return sorted(row[completion.key] for row in rows)
 
     def count_repository_rows(self, repository: str) -> RepositoryRows | None:
         """What :meth:`delete_repository` would delete; None if the database holds nothing of it."""
@@ -426,6 +485,29 @@ class SQLiteDatabase(Database):
         cursor.execute(f"PRAGMA table_info({table_name})")
         return {row[1] for row in cursor.fetchall()}
 
+    def _primary_key(self, cursor, table_name: str) -> tuple[str, ...]:
+        cursor.execute(f"PRAGMA table_info({table_name})")
+        return tuple(name for _, name in sorted((row[5], row[1]) for row in cursor.fetchall() if row[5]))
+
+    def _rekey(self, cursor, table: Table, missing: list[Column]) -> None:
+        """SQLite alters no primary key: the table is built anew under another name, the rows
+        copied into it (a missing column gets what :func:`upgrade_value` says), the old one
+        dropped and the new one renamed.  No other table may refer to it."""
+        rebuilt = f"prseed_rebuilt_{table.name}"
+        cursor.execute(table_statements(table, self.dialect, name=rebuilt)[0])
+        kept = [column.name for column in table.columns if column not in missing]
+        filled = [column for column in missing if upgrade_value(table, column) is not None]
+        names = ", ".join([*kept, *(column.name for column in filled)])
+        values = ", ".join([*kept, *("?" for _ in filled)])
+        cursor.execute(
+            f"INSERT INTO {rebuilt} ({names}) SELECT {values} FROM {table.name}",
+            [upgrade_value(table, column) for column in filled],
+        )
+        cursor.execute(f"DROP TABLE {table.name}")
+        cursor.execute(f"ALTER TABLE {rebuilt} RENAME TO {table.name}")
+        for statement in table_statements(table, self.dialect)[1:]:  # its indexes
+            cursor.execute(statement)
+
     @contextmanager
     def transaction(self):
         cursor = self.connection.cursor()
@@ -466,6 +548,36 @@ class PostgreSQLDatabase(Database):
         )
         return {row[0] for row in cursor.fetchall()}
 
+    def _primary_key_columns(self, cursor, table_name: str) -> list[tuple[str, str]]:
+        """(constraint, column) of the table's primary key, in key order."""
+        cursor.execute(
+            "SELECT c.constraint_name, k.column_name FROM information_schema.table_constraints c "
+            "JOIN information_schema.key_column_usage k ON k.constraint_schema = c.constraint_schema "
+            "AND k.constraint_name = c.constraint_name "
+            "WHERE c.table_schema = current_schema() AND c.table_name = %s "
+            "AND c.constraint_type = 'PRIMARY KEY' "
+            "ORDER BY k.ordinal_position",
+            (table_name,),
+        )
+        return cursor.fetchall()
+
+    def _primary_key(self, cursor, table_name: str) -> tuple[str, ...]:
+        return tuple(column for _, column in self._primary_key_columns(cursor, table_name))
+
+    def _add_column(self, cursor, table: Table, column: Column) -> None:
+        """The default that filled the rows already there is dropped: the column is then as
+        a new database has it."""
+        super()._add_column(cursor, table, column)
+        if not column.nullable:
+            cursor.execute(f"ALTER TABLE {table.name} ALTER COLUMN {column.name} DROP DEFAULT")
+
+    def _rekey(self, cursor, table: Table, missing: list[Column]) -> None:
+        for column in missing:
+            self._add_column(cursor, table, column)
+        for constraint in {constraint for constraint, _ in self._primary_key_columns(cursor, table.name)}:
+            cursor.execute(f'ALTER TABLE {table.name} DROP CONSTRAINT "{constraint}"')
+        cursor.execute(f"ALTER TABLE {table.name} ADD PRIMARY KEY ({', '.join(table.key)})")
+
     def _write(self, cursor, batch: Batch, replaced_tables, rejected, tainted=None) -> None:
         if rejected is not None:
             super()._write(cursor, batch, replaced_tables, rejected, tainted)
@@ -474,9 +586,9 @@ class PostgreSQLDatabase(Database):
             cursor.execute(";".join(create_staging_statement(table) for table in TABLES))
             self._staged = True
         statements, parameters = [], []
-        replaced = list(batch.replaced_pull_requests)
-        if replaced:
-            for table in replaced_tables:
+        for table in replaced_tables:
+            replaced = list(batch.replaced[table.replaced_with.table])
+            if replaced:
                 statements.append(delete_children_statement(table, self.dialect, many=True))
                 parameters.append(replaced)
         for table in TABLES:
@@ -484,10 +596,11 @@ class PostgreSQLDatabase(Database):
             if rows:  # into a staging table a commit empties again
                 cursor.copy_expert(copy_statement(table), io.StringIO(copy_text(rows)), size=COPY_CHUNK)
                 statements.append(upsert_statement(table, self.dialect, from_staging=True))
-        completed = list(batch.completed_pull_requests)
-        if completed:
-            statements.append(complete_statement(self.dialect, many=True))
-            parameters.append(completed)
+        for table in TABLES.completable:
+            completed = list(batch.completed[table.name])
+            if completed:
+                statements.append(complete_statement(table, self.dialect, many=True))
+                parameters.append(completed)
         if statements:
             cursor.execute(";\n".join(statements), parameters)
 

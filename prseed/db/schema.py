@@ -1,125 +1,21 @@
-"""The database schema: one definition, rendered for SQLite and PostgreSQL.
-
-Columns come from the item dataclasses in :mod:`prseed.items` (one idea in one
-place); this module adds what items cannot say: natural keys, references, and
-which tables hold a pull request's child collections.
-"""
+"""The database schema: the declared tables (:mod:`prseed.db.registry`) rendered as SQL
+for SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-from functools import cached_property
-from operator import attrgetter
+from dataclasses import MISSING, dataclass
 
-from prseed import items
+from prseed.db.registry import TABLES
+from prseed.db.tables import Column, Table
 
-SCHEMA_VERSION = 3
-# The oldest schema this prseed upgrades in place.  Every upgrade since adds tables and
-# nullable columns only (see Database.create_schema): 3 added sync_state's coverage.
+SCHEMA_VERSION = 4
+# The oldest schema this prseed upgrades in place (see Database.create_schema): 3 added
+# sync_state's coverage, 4 keyed sync_state by (repository, stream).
 OLDEST_UPGRADABLE = 2
 
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    kind: str  # text, integer, boolean or timestamp
-    nullable: bool
-
-
-@dataclass(frozen=True)
-class Table:
-    item: type
-    key: tuple[str, ...]  # the natural key upserts conflict on
-    unique: tuple[str, ...] = ()  # a further unique column set
-    references: tuple[tuple[str, str], ...] = ()  # (column, "table(column)")
-    child_of_pull_request: bool = False  # replaced as a whole when its PR is re-fetched
-
-    @property
-    def name(self) -> str:
-        return self.item.TABLE
-
-    @cached_property
-    def columns(self) -> tuple[Column, ...]:
-        return tuple(_column(field) for field in dataclasses.fields(self.item))
-
-    @cached_property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(field.name for field in dataclasses.fields(self.item))
-
-    @cached_property
-    def row_of(self):
-        """item -> its values in column order (called for every row written)."""
-        return _values_of(self.column_names)
-
-    @cached_property
-    def key_of(self):
-        """item -> its natural key."""
-        return _values_of(self.key)
-
-
-def _values_of(names: tuple[str, ...]):
-    getter = attrgetter(*names)
-    return getter if len(names) > 1 else lambda item: (getter(item),)
-
-
-def _column(field: dataclasses.Field) -> Column:
-    annotation = str(field.type)
-    base = annotation.split("|")[0].strip()
-    if field.name.endswith("_at") or field.name == "due_on":
-        kind = "timestamp"
-    else:
-        kind = {"str": "text", "int": "integer", "bool": "boolean"}[base]
-    return Column(field.name, kind, nullable="None" in annotation)
-
-
-PULL_REQUEST = ("pull_request_id", "pull_requests(id)")
-
-# Parents first: a flush writes tables in this order.
-TABLES = (
-    Table(items.Repository, key=("owner", "name"), unique=("id",)),
-    Table(items.Member, key=("login",)),
-    Table(items.Milestone, key=("repository_id", "number")),
-    Table(items.Label, key=("repository_id", "name")),
-    Table(
-        items.PullRequest,
-        key=("repository_id", "number"),
-        unique=("id",),
-        references=(("repository_id", "repositories(id)"),),
-    ),
-    Table(
-        items.PullRequestLabel,
-        key=("pull_request_id", "label_name"),
-        references=(PULL_REQUEST,),
-        child_of_pull_request=True,
-    ),
-    Table(
-        items.ClosingIssue,
-        key=("pull_request_id", "issue_repository", "issue_number"),
-        references=(PULL_REQUEST,),
-        child_of_pull_request=True,
-    ),
-    Table(items.Review, key=("id",), references=(PULL_REQUEST,), child_of_pull_request=True),
-    Table(
-        items.Commit,
-        key=("pull_request_id", "oid"),
-        references=(PULL_REQUEST,),
-        child_of_pull_request=True,
-    ),
-    Table(
-        items.File,
-        key=("pull_request_id", "path"),
-        references=(PULL_REQUEST,),
-        child_of_pull_request=True,
-    ),
-    Table(items.CheckRun, key=("id",), references=(PULL_REQUEST,), child_of_pull_request=True),
-    Table(items.SyncState, key=("repository",)),
-)
-# Tables of GitHub's data, as opposed to prseed's own bookkeeping (sync_state).
-DATA_TABLES = tuple(table for table in TABLES if not getattr(table.item, "BOOKKEEPING", False))
-BOOKKEEPING_TABLES = tuple(table for table in TABLES if table not in DATA_TABLES)
-TABLE_BY_ITEM = {table.item: table for table in TABLES}
-TABLE_BY_NAME = {table.name: table for table in TABLES}
+DATA_TABLES = TABLES.data
+TABLE_BY_ITEM = TABLES.by_item
+TABLE_BY_NAME = TABLES.by_name
 
 
 @dataclass(frozen=True)
@@ -150,11 +46,46 @@ def column_definition(column: Column, dialect: Dialect, references: dict[str, st
     return line
 
 
+def sql_literal(value) -> str:
+    """A constant in SQL text, for DDL, which takes no parameters."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def upgrade_value(table: Table, column: Column):
+    """What the rows already there get in a column an upgrade adds: NULL, or the item
+    field's default; a column with neither cannot be added."""
+    if column.nullable:
+        return None
+    if column.default is MISSING:
+        raise ValueError(
+            f"{table.name}.{column.name}: a column added by an upgrade must be nullable or have a default"
+        )
+    return column.default
+
+
 def add_column_statement(table: Table, column: Column, dialect: Dialect) -> str:
-    """Upgrades add only nullable columns: the rows already there get NULL."""
-    if not column.nullable:
-        raise ValueError(f"{table.name}.{column.name}: a column added by an upgrade must be nullable")
-    return f"ALTER TABLE {table.name} ADD COLUMN {column_definition(column, dialect, dict(table.references))}"
+    line = f"ALTER TABLE {table.name} ADD COLUMN {column_definition(column, dialect, table.foreign_keys)}"
+    value = upgrade_value(table, column)
+    return line if value is None else f"{line} DEFAULT {sql_literal(value)}"
+
+
+def table_statements(table: Table, dialect: Dialect, name: str | None = None) -> list[str]:
+    """CREATE TABLE (as ``name``, by default the table's) and its indexes."""
+    references = table.foreign_keys
+    lines = [column_definition(column, dialect, references) for column in table.columns]
+    lines.append(f"PRIMARY KEY ({', '.join(table.key)})")
+    if table.unique:
+        lines.append(f"UNIQUE ({', '.join(table.unique)})")
+    body = ",\n  ".join(lines)
+    statements = [f"CREATE TABLE IF NOT EXISTS {name or table.name} (\n  {body}\n)"]
+    if name is None and table.replaced_with and table.key[0] != table.replaced_with.column:
+        column = table.replaced_with.column
+        statements.append(f"CREATE INDEX IF NOT EXISTS {table.name}_{column} ON {table.name} ({column})")
+    return statements
 
 
 def create_statements(dialect: Dialect) -> list[str]:
@@ -163,17 +94,7 @@ def create_statements(dialect: Dialect) -> list[str]:
         "CREATE TABLE IF NOT EXISTS prseed_schema (version INTEGER NOT NULL)",
     ]
     for table in TABLES:
-        references = dict(table.references)
-        lines = [column_definition(column, dialect, references) for column in table.columns]
-        lines.append(f"PRIMARY KEY ({', '.join(table.key)})")
-        if table.unique:
-            lines.append(f"UNIQUE ({', '.join(table.unique)})")
-        body = ",\n  ".join(lines)
-        statements.append(f"CREATE TABLE IF NOT EXISTS {table.name} (\n  {body}\n)")
-        if table.child_of_pull_request and table.key[0] != "pull_request_id":
-            statements.append(
-                f"CREATE INDEX IF NOT EXISTS {table.name}_pull_request_id ON {table.name} (pull_request_id)"
-            )
+        statements += table_statements(table, dialect)
     return statements
 
 
@@ -214,19 +135,25 @@ def copy_statement(table: Table) -> str:
     return f"COPY {staging_table(table)} ({', '.join(table.column_names)}) FROM STDIN"
 
 
-def _pull_request_ids(dialect: Dialect, many: bool) -> str:
-    """The right-hand side of ``id = ...``: one id, or (PostgreSQL) a list of ids in one parameter."""
+def _keys(dialect: Dialect, many: bool) -> str:
+    """The right-hand side of ``key = ...``: one key, or (PostgreSQL) a list of keys in one parameter."""
     return f"ANY({dialect.placeholder})" if many else dialect.placeholder
 
 
-def complete_statement(dialect: Dialect, many: bool = False) -> str:
-    return f"UPDATE pull_requests SET complete = TRUE WHERE id = {_pull_request_ids(dialect, many)}"
+def _set_completion(table: Table, value: str, keys: str) -> str:
+    completion = table.completion
+    return f"UPDATE {table.name} SET {completion.column} = {value} WHERE {completion.key} = {keys}"
 
 
-def incomplete_statement(dialect: Dialect) -> str:
-    """A pull request with a rejected row: the next crawl fetches it again by id."""
-    return f"UPDATE pull_requests SET complete = FALSE WHERE id = {dialect.placeholder}"
+def complete_statement(table: Table, dialect: Dialect, many: bool = False) -> str:
+    """Mark rows of a completable table complete (see :class:`prseed.db.tables.Completion`)."""
+    return _set_completion(table, "TRUE", _keys(dialect, many))
+
+
+def incomplete_statement(table: Table, dialect: Dialect) -> str:
+    """A row with a rejected row of its own or of its children: the next crawl fetches it again."""
+    return _set_completion(table, "FALSE", dialect.placeholder)
 
 
 def delete_children_statement(table: Table, dialect: Dialect, many: bool = False) -> str:
-    return f"DELETE FROM {table.name} WHERE pull_request_id = {_pull_request_ids(dialect, many)}"
+    return f"DELETE FROM {table.name} WHERE {table.replaced_with.column} = {_keys(dialect, many)}"

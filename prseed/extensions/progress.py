@@ -16,6 +16,7 @@ from scrapy.utils.asyncio import create_looping_call
 
 from prseed import meta
 from prseed import signals as prseed_signals
+from prseed.db.registry import TABLES
 from prseed.exceptions import off
 from prseed.middlewares.tokens import TokenPoolMiddleware
 from prseed.protocols import ReportsProgress
@@ -26,13 +27,8 @@ logger = logging.getLogger(__name__)
 LIVE_EVERY = 1.0  # seconds between redraws of the live status line
 CLEAR_LINE = "\r\x1b[K"  # back to the line's start, erase to its end
 UNDER_WAY = ("listing PRs", "completing PRs")  # the states a pause holds up
-SUMMARY_ROWS = (  # (header, table in progress()["rows"])
-    ("PRs", "pull_requests"),
-    ("reviews", "reviews"),
-    ("commits", "commits"),
-    ("files", "files"),
-    ("check runs", "check_runs"),
-)
+# (header, table in progress()["rows"]) of the tables the summary counts
+SUMMARY_ROWS = tuple((table.heading, table.name) for table in TABLES if table.summarized)
 
 
 def epoch(timestamp: str) -> float:

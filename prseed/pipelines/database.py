@@ -17,7 +17,7 @@ from twisted.python.threadpool import ThreadPool
 from prseed import items, outcome, signals
 from prseed.db import Batch, open_database
 from prseed.db.backends import Tainted
-from prseed.db.schema import TABLE_BY_ITEM, TABLES
+from prseed.db.registry import TABLES
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +35,9 @@ class Writer(ThreadPool):
 class DatabasePipeline:
     """Buffers items and writes them in one transaction per batch: every
     ``PRSEED_DB_BATCH_SIZE`` items, every ``PRSEED_DB_FLUSH_SECONDS`` seconds (also
-    while the crawl waits) and at close.  A pull request item replaces the PR's
-    child collections, so what disappeared on GitHub disappears here too.
+    while the crawl waits) and at close.  A parent's row (a pull request) replaces its
+    child collections, so what disappeared on GitHub disappears here too (see
+    :class:`prseed.db.tables.Parent`), except those the crawl's settings skip.
 
     A database server (PostgreSQL) is written to by a thread of its own, one batch after
     another in the order they filled, so that the server's work overlaps the crawl's
@@ -54,12 +55,13 @@ class DatabasePipeline:
         self.database_url = settings.get("DATABASE_URL")
         self.batch_size = settings.getint("PRSEED_DB_BATCH_SIZE")
         self.flush_seconds = settings.getfloat("PRSEED_DB_FLUSH_SECONDS")
-        fetched_check_runs = settings.get("PRSEED_CHECK_RUNS") != "none"
         self.replaced_tables = tuple(
             table
-            for table in TABLES
-            if table.child_of_pull_request and (fetched_check_runs or table.item is not items.CheckRun)
+            for table in TABLES.replaced
+            if table.skipped_by is None or settings.get(table.skipped_by[0]) != table.skipped_by[1]
         )
+        self.written_types = TABLES.written
+        self.sync_type = TABLES.sync_state.item
         self.database = None
         self.batch = Batch()
         self.synced: list[str] = []  # repositories whose completed sync is in the batch
@@ -94,9 +96,9 @@ class DatabasePipeline:
 
     async def process_item(self, item):
         for row in item.items if isinstance(item, items.Rows) else (item,):
-            if type(row) in TABLE_BY_ITEM or isinstance(row, items.PullRequestComplete):
-                self.batch.add(row, replaces_children=isinstance(row, items.PullRequest))
-            if isinstance(row, items.SyncState) and row.run_started_at is None:
+            if type(row) in self.written_types:
+                self.batch.add(row)
+            if type(row) is self.sync_type and row.run_started_at is None:
                 self.synced.append(row.repository)
         if len(self.batch) >= self.batch_size or self.synced:  # a finished sync is committed at once
             self.flush()

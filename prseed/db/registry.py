@@ -1,0 +1,73 @@
+"""The tables prseed writes, declared in one place: a new stream's tables are added here
+(parents before their children), and the schema, the backends, the pipeline, ``dbstatus``
+and progress follow from the declarations (see :mod:`prseed.db.tables`)."""
+
+from __future__ import annotations
+
+from prseed import items
+from prseed.db.tables import Completion, Parent, Table, Tables
+
+PULL_REQUEST = Parent("pull_requests", key="id", column="pull_request_id")
+
+TABLES = Tables(
+    Table(items.Repository, key=("owner", "name"), unique=("id",)),
+    Table(items.Member, key=("login",)),
+    Table(
+        items.Milestone,
+        key=("repository_id", "number"),
+        timestamps=("due_on", "closed_at", "created_at"),
+    ),
+    Table(items.Label, key=("repository_id", "name")),
+    Table(
+        items.PullRequest,
+        key=("repository_id", "number"),
+        unique=("id",),
+        references=(("repository_id", "repositories(id)"),),
+        timestamps=("created_at", "updated_at", "closed_at", "merged_at"),
+        completion=Completion(
+            "complete", key="id", marker=items.PullRequestComplete, marker_key="pull_request_id"
+        ),
+        title="PRs",
+        summarized=True,
+    ),
+    Table(
+        items.Review,
+        key=("id",),
+        timestamps=("submitted_at", "created_at"),
+        replaced_with=PULL_REQUEST,
+        summarized=True,
+    ),
+    Table(
+        items.Commit,
+        key=("pull_request_id", "oid"),
+        timestamps=("authored_at", "committed_at"),
+        replaced_with=PULL_REQUEST,
+        summarized=True,
+    ),
+    Table(items.File, key=("pull_request_id", "path"), replaced_with=PULL_REQUEST, summarized=True),
+    Table(
+        items.CheckRun,
+        key=("id",),
+        timestamps=("started_at", "completed_at"),
+        replaced_with=PULL_REQUEST,
+        skipped_by=("PRSEED_CHECK_RUNS", "none"),
+        summarized=True,
+    ),
+    Table(
+        items.PullRequestLabel,
+        key=("pull_request_id", "label_name"),
+        replaced_with=PULL_REQUEST,
+        title="labels",
+    ),
+    Table(
+        items.ClosingIssue,
+        key=("pull_request_id", "issue_repository", "issue_number"),
+        replaced_with=PULL_REQUEST,
+    ),
+    Table(
+        items.SyncState,
+        key=("repository", "stream"),
+        timestamps=("synced_at", "run_started_at"),
+        stream_key="stream",
+    ),
+)
