@@ -16,6 +16,7 @@ from twisted.internet import reactor, task
 from prseed import items, outcome, signals
 from prseed.db import Batch, open_database
 from prseed.db.schema import POSTGRESQL, SQLITE, TABLE_BY_NAME, TABLES, create_statements
+from prseed.db.tables import Table, Tables
 from prseed.exceptions import ConfigError
 from prseed.pipelines.database import DatabasePipeline
 from tests.expected import database_rows
@@ -379,3 +380,43 @@ async def test_a_finished_sync_is_committed_at_once(database_url):
         await write
     assert pipeline.stats.get_value("prseed/db/batches") == 1 and synced == ["acme/widgets"]
     await deferred_from_coro(pipeline.close_spider())
+
+
+def test_each_stream_of_a_repository_has_its_own_sync_state(database):
+    pull_requests = items.SyncState("acme/widgets", "R_1", "2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z")
+    other = replace(pull_requests, newest_seen="2025-01-01T00:00:00Z", stream="deployments")
+    write(database, pull_requests, other)
+    assert database.sync_state("acme/widgets") == pull_requests
+    assert database.sync_state("acme/widgets", "deployments") == other
+    write(database, replace(pull_requests, newest_seen="2024-06-01T00:00:00Z"))
+    assert database.sync_state("acme/widgets").newest_seen == "2024-06-01T00:00:00Z"
+    assert database.sync_state("acme/widgets", "deployments") == other
+
+
+@pytest.mark.parametrize(
+    "declaration, message",
+    [
+        (dict(key=("nope",)), "declares nope: not fields of Review"),
+        (dict(key=("id",), timestamps=("database_id",)), "database_id must be str fields"),
+        (dict(key=("id",), stream_key="state"), "its stream key state must be part of its key"),
+    ],
+)
+def test_a_declaration_naming_what_its_item_lacks_is_refused(declaration, message):
+    with pytest.raises(ValueError, match=message):
+        Table(items.Review, **declaration)
+
+
+def test_a_child_declared_before_its_parent_is_refused():
+    (child,) = (table for table in TABLES if table.item is items.Review)
+    with pytest.raises(ValueError, match="its parent pull_requests must be declared before it"):
+        Tables(child, *(table for table in TABLES if table is not child))
+
+
+@pytest.mark.parametrize("mode, replaced", [("head", True), ("none", False)])
+def test_check_runs_are_replaced_with_their_pull_request_only_when_the_crawl_fetches_them(
+    database_url, mode, replaced
+):
+    settings = {"DATABASE_URL": database_url, "PRSEED_CHECK_RUNS": mode}
+    pipeline = DatabasePipeline(get_crawler(Spider, settings))
+    assert (TABLE_BY_NAME["check_runs"] in pipeline.replaced_tables) is replaced
+    assert set(TABLES.replaced) - set(pipeline.replaced_tables) <= {TABLE_BY_NAME["check_runs"]}

@@ -255,3 +255,22 @@ def test_delete_of_what_is_not_there_is_one_line(sqlite_url, repository, exists,
         open_database(sqlite_url).close()
     assert_one_line_error(delete(sqlite_url, repository, "--yes"), message)
     assert Path(sqlite_url.removeprefix("sqlite:///")).exists() == exists  # never created
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_status_is_the_pull_request_streams_and_delete_takes_every_stream(dataset, database_url):
+    with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
+        await crawl(github.url, database_url, repo="acme/gadgets")
+    (before,) = json.loads(dbstatus(database_url, "--json").stdout)["repositories"]
+    database = open_database(database_url)
+    try:
+        state = database.sync_state("acme/gadgets")
+        batch = Batch()
+        batch.add(replace(state, newest_seen="2031-01-01T00:00:00Z", synced_at=None, stream="deployments"))
+        database.write(batch, ())
+    finally:
+        database.close()
+    (after,) = json.loads(dbstatus(database_url, "--json").stdout)["repositories"]
+    assert after == before
+    result = delete(database_url, "acme/gadgets", "--yes", "--json")
+    assert json.loads(result.stdout)["deleted"]["sync_state"] == 2
