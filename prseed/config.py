@@ -481,6 +481,18 @@ def setting(name: str) -> Setting:
     return BY_NAME[name]
 
 
+def value(settings, name: str) -> Any:
+    """A setting as its component reads it: from ``settings``, or, when they do not set it
+    (a crawler without ``prseed/settings.py``), the table's default; like Scrapy's
+    ``default_settings``, the component then works in any project."""
+    entry = BY_NAME[name]
+    if name not in settings:
+        from scrapy.settings import Settings
+
+        settings = Settings({name: entry.project_default()})
+    return entry.kind.read(settings, name)
+
+
 def project_defaults() -> dict[str, Any]:
     """The defaults ``prseed/settings.py`` sets, environment variables applied: every
     setting but Scrapy's own that prseed leaves at Scrapy's default. Those must stay
