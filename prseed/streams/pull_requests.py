@@ -1,20 +1,6 @@
 """The pull-request stream: every PR of a repository, with everything hanging off it.
 
-GitHub's point cost of a query is the number of connection pages it could
-need (each nested ``first:`` multiplies the pages below it) divided by 100,
-with a minimum of 1.  Only *nested connections under nested connections*
-multiply, so the per-PR connections (reviews, commits, files, ...) can ask for
-generous first pages at no extra cost; check suites and their check runs are
-the expensive part and are kept small.
-
-Cost of one pull-request page of ``page_size`` PRs (``PRSEED_CHECK_RUNS``):
-
-* ``head`` (default): 1 + page_size * (6 + 1 + 5) -> 25 PRs: 301 pages = 3 points
-* ``none``:          1 + page_size * 5             -> 25 PRs: 126 pages = 1 point
-* ``all``:           1 + page_size * (5 + 40 * (1 + 5)) -> 25 PRs: 6126 pages = 61 points
-
-A follow-up page (by node id) costs 1 point, or 1 + 100 * 6 = 6 points for
-commits in ``all`` mode.
+What its documents cost: :mod:`prseed.graphql.queries`.
 """
 
 from __future__ import annotations
