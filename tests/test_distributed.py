@@ -24,6 +24,7 @@ from prseed.addons import DistributedCrawl
 from prseed.distributed import RedisScheduler, RepositoryQueue, SharedTokenPool, Worker, worker_key
 from prseed.exceptions import ConfigError
 from prseed.spiders.prs import PullRequestsSpider
+from prseed.tokens import StaticTokens
 from tests.expected import database_rows, expected_rows
 from tests.fakegithub import FakeGitHub, generate_dataset
 from tests.processes import ScrapyProcess, scrapy
@@ -83,9 +84,13 @@ def test_only_the_owner_releases_and_a_requeued_repository_goes_first(redis_url)
 # --- token budgets shared between workers -------------------------------------------------
 
 
+def credentials():
+    return StaticTokens(list(TOKENS)).credentials()
+
+
 def pools(redis_url, clock, **limits):
     return [
-        SharedTokenPool(list(TOKENS), client(redis_url), "prseed", clock=lambda: clock[0], **limits)
+        SharedTokenPool(credentials(), client(redis_url), "prseed", clock=lambda: clock[0], **limits)
         for _ in range(2)
     ]
 
@@ -222,7 +227,7 @@ def test_the_token_pool_rides_out_a_redis_outage():
 
     down = redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
     clock = [1000.0]
-    pool = SharedTokenPool(list(TOKENS), down, "prseed", clock=lambda: clock[0])
+    pool = SharedTokenPool(credentials(), down, "prseed", clock=lambda: clock[0])
     reported = []
     pool.outage.report = reported.append
     pool.rest_secondary(pool.tokens[0], 30)
