@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from prseed import config
 from prseed.distributed.queue import default_worker_name, worker_key
+
+SHARED_TOKEN_POOL = "prseed.distributed.SharedTokenPool"
 
 
 class OfflineReplay:
@@ -28,8 +31,9 @@ class DistributedCrawl:
     (see :mod:`prseed.distributed` for why a repository's requests stay with one worker),
     and the queue is dropped when the worker stops: the database carries a stopped crawl.
     The :class:`~prseed.distributed.worker.Worker` extension joins the crawl (unless
-    ``EXTENSIONS`` names it already, or turns it off with None). Components are named by
-    their public path in :mod:`prseed.distributed`.
+    ``EXTENSIONS`` names it already, or turns it off with None), and the token pool is the
+    one shared through Redis (unless ``-s PRSEED_TOKEN_POOL`` names another). Components
+    are named by their public path in :mod:`prseed.distributed`.
     """
 
     @classmethod
@@ -47,3 +51,7 @@ class DistributedCrawl:
         settings.set("SCHEDULER_DUPEFILTER_KEY", f"{key}:dupefilter", priority="addon")
         settings.set("SCHEDULER_PERSIST", False, priority="addon")
         settings["EXTENSIONS"].setdefault("prseed.distributed.Worker", 500, priority="addon")
+        if settings.get("PRSEED_TOKEN_POOL") in (None, config.setting("PRSEED_TOKEN_POOL").default):
+            # at the project's priority, since prseed/settings.py sets the default there; a
+            # pool chosen on the command line (higher) stays
+            settings.set("PRSEED_TOKEN_POOL", SHARED_TOKEN_POOL, priority="project")

@@ -134,6 +134,25 @@ class Text:
 
 
 @dataclass(frozen=True)
+class ClassPath:
+    """A class named by its import path, loaded as the component that builds it will."""
+
+    expected = "the import path of a class, e.g. `package.module.Class`"
+    bad = "prseed.nonesuch.Class"
+
+    def read(self, settings, name: str) -> type:
+        from scrapy.utils.misc import load_object
+
+        try:
+            loaded = load_object(settings.get(name))
+        except (ImportError, NameError, AttributeError, TypeError) as exc:
+            raise ValueError(name) from exc
+        if not isinstance(loaded, type):
+            raise ValueError(name)
+        return loaded
+
+
+@dataclass(frozen=True)
 class Url:
     schemes: tuple[str, ...]
     optional: bool = False
@@ -261,6 +280,14 @@ SETTINGS: tuple[Setting, ...] = (
         Whole(1),
         1500,
         "points a token may spend per minute (GitHub's secondary limit is 2,000)",
+    ),
+    Setting(
+        "PRSEED_TOKEN_POOL",
+        ClassPath(),
+        "prseed.tokens.TokenPool",
+        "the token pool's class: which credential sends the next request, and when; a worker of a "
+        "distributed crawl (`PRSEED_REDIS_URL`) gets `prseed.distributed.SharedTokenPool`, which shares "
+        "budgets, rests and pacing through Redis",
     ),
     Setting(
         "PRSEED_RATELIMIT_WAIT",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prseed.config import check_settings
 from prseed.db import open_database
-from prseed.tokens import load_tokens
+from prseed.tokens import StaticTokens
 
 
 def preflight(spidercls, settings, spider_arguments: dict) -> None:
@@ -19,6 +19,6 @@ def preflight(spidercls, settings, spider_arguments: dict) -> None:
     if check is not None:
         check(settings, spider_arguments)
     if not settings.getbool("PRSEED_OFFLINE"):
-        load_tokens(settings)
+        StaticTokens.from_settings(settings)
     if settings.getdict("ITEM_PIPELINES").get("prseed.pipelines.database.DatabasePipeline") is not None:
         open_database(settings.get("DATABASE_URL")).close()

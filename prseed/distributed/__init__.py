@@ -7,8 +7,8 @@ What Redis holds, under ``PRSEED_REDIS_PREFIX`` (``prseed`` below):
 * ``prseed:worker:NAME`` (string with a TTL): present while worker NAME is alive;
 * ``prseed:worker:NAME:requests`` / ``:dupefilter``: the worker's scrapy-redis scheduler;
 * ``prseed:token:ID`` (hash) and ``prseed:token:ID:points`` (hash of second -> points):
-  each token's budget, rest and pacing window, shared by all workers. ID is a digest of
-  the token; the token itself never reaches Redis.
+  each credential's budget, rest and pacing window, shared by all workers. ID is the
+  credential's stable id (:class:`prseed.tokens.Credential`); no secret reaches Redis.
 
 A repository's requests stay with the worker that took it, because its callbacks count
 the repository's outstanding pages in that worker's memory. A worker that dies leaves its
