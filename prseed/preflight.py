@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from prseed import config
 from prseed.config import check_settings
 from prseed.db import open_database
 from prseed.tokens import load_tokens
@@ -18,7 +19,7 @@ def preflight(spidercls, settings, spider_arguments: dict) -> None:
     check = getattr(spidercls, "check", None)
     if check is not None:
         check(settings, spider_arguments)
-    if not settings.getbool("PRSEED_OFFLINE"):
+    if not config.value(settings, "PRSEED_OFFLINE"):
         load_tokens(settings)
     if settings.getdict("ITEM_PIPELINES").get("prseed.pipelines.database.DatabasePipeline") is not None:
-        open_database(settings.get("DATABASE_URL")).close()
+        open_database(config.value(settings, "DATABASE_URL")).close()
