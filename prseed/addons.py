@@ -40,7 +40,8 @@ class DistributedCrawl:
             return
         if not config.value(settings, "PRSEED_WORKER_NAME"):
             settings.set("PRSEED_WORKER_NAME", default_worker_name(), priority="project")
-        key = worker_key(config.value(settings, "PRSEED_REDIS_PREFIX"), settings.get("PRSEED_WORKER_NAME"))
+        name = config.value(settings, "PRSEED_WORKER_NAME")
+        key = worker_key(config.value(settings, "PRSEED_REDIS_PREFIX"), name)
         settings.set("REDIS_URL", url, priority="addon")
         settings.set("SCHEDULER", "prseed.distributed.RedisScheduler", priority="addon")
         settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", priority="addon")
