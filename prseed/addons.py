@@ -18,7 +18,7 @@ class OfflineReplay:
 
     @classmethod
     def update_settings(cls, settings) -> None:
-        if settings.getbool("PRSEED_OFFLINE"):
+        if config.value(settings, "PRSEED_OFFLINE"):
             settings.set("HTTPCACHE_ENABLED", True, priority="addon")
             settings.set("HTTPCACHE_IGNORE_MISSING", True, priority="addon")
             settings.set("RETRY_ENABLED", False, priority="addon")
@@ -38,12 +38,13 @@ class DistributedCrawl:
 
     @classmethod
     def update_settings(cls, settings) -> None:
-        url = settings.get("PRSEED_REDIS_URL")
+        url = config.value(settings, "PRSEED_REDIS_URL")
         if not url:
             return
-        if not settings.get("PRSEED_WORKER_NAME"):
+        if not config.value(settings, "PRSEED_WORKER_NAME"):
             settings.set("PRSEED_WORKER_NAME", default_worker_name(), priority="project")
-        key = worker_key(settings.get("PRSEED_REDIS_PREFIX"), settings.get("PRSEED_WORKER_NAME"))
+        name = config.value(settings, "PRSEED_WORKER_NAME")
+        key = worker_key(config.value(settings, "PRSEED_REDIS_PREFIX"), name)
         settings.set("REDIS_URL", url, priority="addon")
         settings.set("SCHEDULER", "prseed.distributed.RedisScheduler", priority="addon")
         settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", priority="addon")

@@ -511,13 +511,20 @@ def setting(name: str) -> Setting:
 def value(settings, name: str) -> Any:
     """A setting as its component reads it: from ``settings``, or, when they do not set it
     (a crawler without ``prseed/settings.py``), the table's default; like Scrapy's
-    ``default_settings``, the component then works in any project."""
+    ``default_settings``, the component then works in any project.  A value its reader
+    trips on is a ConfigError of one line, naming the setting and what would be right."""
     entry = BY_NAME[name]
     if name not in settings:
         from scrapy.settings import Settings
 
         settings = Settings({name: entry.project_default()})
-    return entry.kind.read(settings, name)
+    try:
+        return entry.kind.read(settings, name)
+    except (TypeError, ValueError):
+        given = settings.get(name)
+        shown = "(empty)" if given == "" else repr(given)
+        default = shown_default(entry, quote="")
+        raise ConfigError(f"{name}={shown} must be {entry.kind.expected}; the default is {default}") from None
 
 
 def project_defaults() -> dict[str, Any]:
@@ -537,14 +544,7 @@ def project_defaults() -> dict[str, Any]:
 def check_settings(settings) -> None:
     """ConfigError, one line, for the first setting whose value its reader would trip on."""
     for entry in SETTINGS:
-        value = settings.get(entry.name)
-        try:
-            entry.kind.read(settings, entry.name)
-        except (TypeError, ValueError):
-            shown = "(empty)" if value == "" else repr(value)
-            default = shown_default(entry, quote="")
-            problem = f"{entry.name}={shown} must be {entry.kind.expected}; the default is {default}"
-            raise ConfigError(problem) from None
+        value(settings, entry.name)
 
 
 # --- the README's table ---------------------------------------------------------------------

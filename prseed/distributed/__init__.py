@@ -25,7 +25,7 @@ One module per job: :mod:`~prseed.distributed.client` (the Redis client, its che
 :class:`prseed.addons.DistributedCrawl` registers what a worker needs.
 """
 
-from prseed.distributed.client import REDIS_TIMEOUT, Outage, check_redis, redis_server, safe_url
+from prseed.distributed.client import REDIS_TIMEOUT, Outage, check_redis, redis_server
 from prseed.distributed.queue import RepositoryQueue, check_worker_name, default_worker_name, worker_key
 from prseed.distributed.scheduler import RedisScheduler, SpiderlessStats
 from prseed.distributed.tokens import TOKEN_STATE_SECONDS, SharedTokenPool, token_key
@@ -44,7 +44,6 @@ __all__ = [
     "check_worker_name",
     "default_worker_name",
     "redis_server",
-    "safe_url",
     "token_key",
     "worker_key",
 ]
