@@ -3,18 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
-from prseed import items
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def shifted(timestamp: str, seconds: float) -> str:
-    moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00")) + timedelta(seconds=seconds)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+from prseed import items, timestamps
 
 
 @dataclass
@@ -63,7 +53,7 @@ class Run:
         """A crawl lists the newest nodes down to the watermark (less the overlap), or down
         to ``since`` when that is later; what lies below what earlier crawls covered is
         back-filled afterwards (see :meth:`listing_ended`)."""
-        run = cls(repository, None, None, None, started_at=utc_now(), since=since, stream=stream)
+        run = cls(repository, None, None, None, started_at=timestamps.now(), since=since, stream=stream)
         if saved is None:
             return run
         run.repository_id, run.newest_seen, run.synced_at = (
@@ -75,7 +65,7 @@ class Run:
         run.backfill_cursor = saved.backfill_cursor
         if full or saved.newest_seen is None:
             return run
-        top = shifted(saved.newest_seen, -overlap)
+        top = timestamps.shifted(saved.newest_seen, -overlap)
         if since is None or since < top:
             run.since = top
         return run
@@ -167,7 +157,9 @@ class Run:
 
     def completed(self) -> items.SyncState:
         newest = max(filter(None, (self.newest_seen, self.newest)), default=None)
-        return items.SyncState(self.repository, self.repository_id, newest, utc_now(), **self.coverage())
+        return items.SyncState(
+            self.repository, self.repository_id, newest, timestamps.now(), **self.coverage()
+        )
 
     # --- the listing ---------------------------------------------------------------------
 

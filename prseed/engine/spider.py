@@ -8,8 +8,7 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 
-from prseed import outcome
-from prseed.config import check_settings
+from prseed import config, outcome
 from prseed.distributed import Worker, check_redis, check_worker_name
 from prseed.engine.declarations import Stream
 from prseed.engine.engine import Callbacks, Engine, Options
@@ -46,7 +45,7 @@ class StreamSpider(scrapy.Spider):
     def check(cls, settings, arguments: dict) -> dict:
         """Check spider arguments and how the spider's settings fit together (each setting
         on its own: :func:`prseed.config.check_settings`); return what the spider needs."""
-        worker = bool(settings.get("PRSEED_REDIS_URL"))
+        worker = bool(config.value(settings, "PRSEED_REDIS_URL"))
         plan = cls.crawl_plan(settings, arguments, worker)
         if worker:
             if settings.get("JOBDIR"):
@@ -54,15 +53,15 @@ class StreamSpider(scrapy.Spider):
                     "JOBDIR and PRSEED_REDIS_URL both set: a worker keeps no JOBDIR (Redis and the "
                     "database carry a stopped crawl); drop -s JOBDIR"
                 )
-            if str(settings.get("DATABASE_URL")).startswith("sqlite"):
+            if str(config.value(settings, "DATABASE_URL")).startswith("sqlite"):
                 raise ConfigError(
                     "PRSEED_REDIS_URL with a SQLite DATABASE_URL: workers need one database they all "
                     "reach; set DATABASE_URL=postgresql://user:password@host/dbname"
                 )
             check_redis(settings)
             check_worker_name(settings)
-        page_size = settings.getint("PRSEED_PAGE_SIZE")
-        min_page_size = settings.getint("PRSEED_MIN_PAGE_SIZE")
+        page_size = config.value(settings, "PRSEED_PAGE_SIZE")
+        min_page_size = config.value(settings, "PRSEED_MIN_PAGE_SIZE")
         if min_page_size > page_size:
             raise ConfigError(
                 f"PRSEED_MIN_PAGE_SIZE={min_page_size} is more than PRSEED_PAGE_SIZE={page_size}: "
@@ -74,7 +73,7 @@ class StreamSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
-        check_settings(settings)
+        config.check_settings(settings)
         checked = cls.check(settings, kwargs)
         spider.plan = checked["plan"]
         spider.engine = Engine(
@@ -84,10 +83,10 @@ class StreamSpider(scrapy.Spider):
             PageSizes(checked["page_size"], checked["min_page_size"], crawler),
             Callbacks(spider.parse_page, spider.parse_by_id, spider.parse_follow_up, spider.request_failed),
             Options(
-                endpoint=settings.get("GITHUB_GRAPHQL_URL"),
-                database_url=settings.get("DATABASE_URL"),
+                endpoint=config.value(settings, "GITHUB_GRAPHQL_URL"),
+                database_url=config.value(settings, "DATABASE_URL"),
                 syncing=settings.getdict("ITEM_PIPELINES").get(DATABASE_PIPELINE) is not None,
-                overlap=settings.getfloat("PRSEED_SYNC_OVERLAP_SECONDS"),
+                overlap=config.value(settings, "PRSEED_SYNC_OVERLAP_SECONDS"),
             ),
         )
         crawler.signals.connect(spider.engine.close_if_missing, signal=signals.spider_idle)
@@ -122,7 +121,7 @@ class StreamSpider(scrapy.Spider):
 
     def request_failed(self, failure):
         reason = failure.getErrorMessage()
-        if failure.check(IgnoreRequest) and self.settings.getbool("PRSEED_OFFLINE"):
+        if failure.check(IgnoreRequest) and config.value(self.settings, "PRSEED_OFFLINE"):
             reason = missing_page_reason(self.settings, self.name, failure.request)
             # running the same replay again cannot help: the cache lacks the page
             outcome.record(self.crawler.stats, "finished", f"offline replay: {reason}", rerun_helps=False)

@@ -6,6 +6,7 @@ interruptions); what it fetches is the pull-request stream (:mod:`prseed.streams
 
 from __future__ import annotations
 
+from prseed import config
 from prseed.engine.run import Run
 from prseed.engine.spider import StreamSpider
 from prseed.projects import load_projects
@@ -26,10 +27,10 @@ class PullRequestsSpider(StreamSpider):
 
     @classmethod
     def streams(cls, settings):
-        return (pull_requests(settings.get("PRSEED_CHECK_RUNS")),)
+        return (pull_requests(config.value(settings, "PRSEED_CHECK_RUNS")),)
 
     @classmethod
     def crawl_plan(cls, settings, arguments: dict, worker: bool) -> CrawlPlan:
         return parse_arguments(
-            load_projects(settings.get("PRSEED_PROJECTS_FILE")), worker=worker, **arguments
+            load_projects(config.value(settings, "PRSEED_PROJECTS_FILE")), worker=worker, **arguments
         )
