@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from prseed import config
 from prseed.cli import PrseedCommand
-from prseed.distributed import RepositoryQueue, check_redis, redis_server, safe_url
+from prseed.distributed import RepositoryQueue, check_redis
 from prseed.exceptions import ConfigError
 from prseed.projects import load_projects
 from prseed.spiders.arguments import repositories_of
 from prseed.spiders.arguments import repository as checked_repository
 from prseed.texttables import aligned
+from prseed.urls import without_password
 
 if TYPE_CHECKING:
     import argparse
@@ -45,21 +47,21 @@ class Command(PrseedCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
-        if not self.settings.get("PRSEED_REDIS_URL"):
-            self.fail("PRSEED_REDIS_URL is not set: add -s PRSEED_REDIS_URL=redis://HOST:6379/0")
-            return
         try:
+            url = config.value(self.settings, "PRSEED_REDIS_URL")
+            if not url:
+                raise ConfigError("PRSEED_REDIS_URL is not set: add -s PRSEED_REDIS_URL=redis://HOST:6379/0")
             repositories = self.repositories(args, opts)
             check_redis(self.settings)
         except ConfigError as exc:
             self.fail(str(exc))
             return
-        queue = RepositoryQueue(redis_server(self.settings), self.settings.get("PRSEED_REDIS_PREFIX"))
+        queue = RepositoryQueue.from_settings(self.settings)
         if repositories:
             added = queue.enqueue(list(repositories))
             skipped = len(repositories) - added
             print(
-                f"queued {added} repositories on {safe_url(self.settings.get('PRSEED_REDIS_URL'))}"
+                f"queued {added} repositories on {without_password(url)}"
                 + (f" ({skipped} already queued or being crawled)" if skipped else "")
                 + f"; {len(queue.waiting())} waiting for a worker"
             )
@@ -75,7 +77,7 @@ class Command(PrseedCommand):
         if args and arguments:
             raise ConfigError("repositories and -a both given: use one of them")
         if arguments:
-            projects = load_projects(self.settings.get("PRSEED_PROJECTS_FILE"))
+            projects = load_projects(config.value(self.settings, "PRSEED_PROJECTS_FILE"))
             return repositories_of(arguments, projects)[0]
         if not args and not opts.list:
             raise ConfigError("no repository given: scrapy enqueue OWNER/NAME [...] or -a project=NAME")

@@ -7,8 +7,8 @@ What Redis holds, under ``PRSEED_REDIS_PREFIX`` (``prseed`` below):
 * ``prseed:worker:NAME`` (string with a TTL): present while worker NAME is alive;
 * ``prseed:worker:NAME:requests`` / ``:dupefilter``: the worker's scrapy-redis scheduler;
 * ``prseed:token:ID`` (hash) and ``prseed:token:ID:points`` (hash of second -> points):
-  each token's budget, rest and pacing window, shared by all workers. ID is a digest of
-  the token; the token itself never reaches Redis.
+  each credential's budget, rest and pacing window, shared by all workers. ID is the
+  credential's stable id (:class:`prseed.tokens.Credential`); no secret reaches Redis.
 
 A repository's requests stay with the worker that took it, because its callbacks count
 the repository's outstanding pages in that worker's memory. A worker that dies leaves its
@@ -25,7 +25,7 @@ One module per job: :mod:`~prseed.distributed.client` (the Redis client, its che
 :class:`prseed.addons.DistributedCrawl` registers what a worker needs.
 """
 
-from prseed.distributed.client import REDIS_TIMEOUT, Outage, check_redis, redis_server, safe_url
+from prseed.distributed.client import REDIS_TIMEOUT, Outage, check_redis, redis_server
 from prseed.distributed.queue import RepositoryQueue, check_worker_name, default_worker_name, worker_key
 from prseed.distributed.scheduler import RedisScheduler, SpiderlessStats
 from prseed.distributed.tokens import TOKEN_STATE_SECONDS, SharedTokenPool, token_key
@@ -44,7 +44,6 @@ __all__ = [
     "check_worker_name",
     "default_worker_name",
     "redis_server",
-    "safe_url",
     "token_key",
     "worker_key",
 ]

@@ -6,6 +6,7 @@ import os
 import socket
 import time
 
+from prseed import config
 from prseed.distributed.client import redis_server
 from prseed.distributed.scripts import ENQUEUE, RELEASE, TAKE
 from prseed.exceptions import ConfigError
@@ -31,6 +32,11 @@ class RepositoryQueue:
         self._take = server.register_script(TAKE)
         self._enqueue = server.register_script(ENQUEUE)
         self._release = server.register_script(RELEASE)
+
+    @classmethod
+    def from_settings(cls, settings) -> RepositoryQueue:
+        """The queue in the Redis of ``PRSEED_REDIS_URL``, under ``PRSEED_REDIS_PREFIX``."""
+        return cls(redis_server(settings), config.value(settings, "PRSEED_REDIS_PREFIX"))
 
     def enqueue(self, repositories: list[str]) -> int:
         """Queue repositories not queued or being crawled already; how many were added."""
@@ -76,8 +82,8 @@ class RepositoryQueue:
 
 def check_worker_name(settings) -> None:
     """Two live workers of one name would share one request queue: refuse the second."""
-    name = settings.get("PRSEED_WORKER_NAME")
-    if name and RepositoryQueue(redis_server(settings), settings.get("PRSEED_REDIS_PREFIX")).alive(name):
+    name = config.value(settings, "PRSEED_WORKER_NAME")
+    if name and RepositoryQueue.from_settings(settings).alive(name):
         raise ConfigError(
             f"a worker named {name!r} is running (its heartbeat is in Redis): give this one another "
             f"-s PRSEED_WORKER_NAME, or, if that worker was killed, wait PRSEED_WORKER_TTL seconds"
