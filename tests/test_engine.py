@@ -140,3 +140,9 @@ async def test_a_stream_that_is_only_a_declaration_is_crawled_beside_the_prs():
     assert stopped == [(REPOSITORY, False)]  # once, when both streams are done
     report = crawler.spider.progress()[REPOSITORY]
     assert report["state"] == "complete" and report["rows"]["titles"] == 30
+
+
+def test_a_runs_sync_state_rows_are_its_streams():
+    run = Run(REPOSITORY, "R_1", None, None, started_at="2024-01-01T00:00:00Z", since=None, stream="titles")
+    assert run.progress().stream == "titles"
+    assert run.completed().stream == "titles"

@@ -143,7 +143,7 @@ class Engine:
                 for stream in self.streams.values():
                     if only_new and (repository, stream.name) in self.runs:
                         continue
-                    saved = database.sync_state(repository) if database else None
+                    saved = database.sync_state(repository, stream.name) if database else None
                     yield from self.begin(repository, stream, saved, database)
         finally:
             if database is not None:

@@ -152,13 +152,19 @@ class Run:
             run_fetched=self.fetched,
             run_listed=self.listed,
             run_backfill=self.backfill,
+            stream=self.stream,
             **self.coverage(),
         )
 
     def completed(self) -> items.SyncState:
         newest = max(filter(None, (self.newest_seen, self.newest)), default=None)
         return items.SyncState(
-            self.repository, self.repository_id, newest, timestamps.now(), **self.coverage()
+            self.repository,
+            self.repository_id,
+            newest,
+            timestamps.now(),
+            stream=self.stream,
+            **self.coverage(),
         )
 
     # --- the listing ---------------------------------------------------------------------
