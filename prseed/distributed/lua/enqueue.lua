@@ -1,10 +1,32 @@
--- Queue repositories that are neither queued nor being crawled; returns how many.
--- KEYS: queue, active. ARGV: the repositories.
-local added = 0
-for _, repository in ipairs(ARGV) do
-  if redis.call('HEXISTS', KEYS[2], repository) == 0 and not redis.call('LPOS', KEYS[1], repository) then
-    redis.call('RPUSH', KEYS[1], repository)
-    added = added + 1
+-- Queue repositories, or raise the place of one queued already; mark one being crawled
+-- dirty (queued again when its crawl ends) when its entry asks for that.
+-- KEYS: queue, queue entries, dirty, dirty entries, active.
+-- ARGV: four values per repository: its name, score, entry, '1' if it marks a crawled one dirty.
+-- Returns one outcome per repository: queued, raised, kept, dirty or crawling.
+local outcomes = {}
+for i = 1, #ARGV, 4 do
+  local repository, score, entry, marks = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3]
+  local outcome
+  if redis.call('HEXISTS', KEYS[5], repository) == 1 then
+    outcome = 'crawling'
+    if marks == '1' then
+      local dirty = redis.call('ZSCORE', KEYS[3], repository)
+      if not dirty or score < tonumber(dirty) then
+        redis.call('ZADD', KEYS[3], score, repository)
+        redis.call('HSET', KEYS[4], repository, entry)
+      end
+      outcome = 'dirty'
+    end
+  else
+    local queued = redis.call('ZSCORE', KEYS[1], repository)
+    if not queued or score < tonumber(queued) then
+      redis.call('ZADD', KEYS[1], score, repository)
+      redis.call('HSET', KEYS[2], repository, entry)
+      outcome = queued and 'raised' or 'queued'
+    else
+      outcome = 'kept'
+    end
   end
+  outcomes[#outcomes + 1] = outcome
 end
-return added
+return outcomes
