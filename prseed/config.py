@@ -477,7 +477,7 @@ SETTINGS: tuple[Setting, ...] = (
         Number(1),
         259200,
         "seconds a delivery's `X-GitHub-Delivery` is remembered in Redis, so that a redelivery of it "
-        "queues nothing (GitHub lets you redeliver for 3 days)",
+        "queues nothing (3 days)",
     ),
     Setting(
         "PRSEED_WEBHOOK_REFRESH_SECONDS",

@@ -12,10 +12,10 @@ from prseed.distributed import RepositoryQueue
 from prseed.distributed.priority import FROM_DATABASE, FROM_DELIVERY, WEBHOOK
 from prseed.timestamps import parse
 from prseed.webhooks import MAX_BODY, signature, verified
-from tests.fakegithub import FakeGitHub, generate_dataset
+from tests.fakegithub import generate_dataset
 from tests.processes import scrapy
 from tests.test_cli import assert_one_line_error
-from tests.webhooks import SECRET, Receiver, event_payload
+from tests.webhooks import SECRET, Receiver, event_payload, newest_update, synced_database
 
 GITHUB_SECRET = "It's a Secret to Everybody"
 GITHUB_BODY = b"Hello, World!"
@@ -193,20 +193,7 @@ def test_without_an_allow_list_the_databases_repositories_are_allowed(redis_url,
     """Queued as the database spells them, pushed-at from its newest PR update when the
     payload has none."""
     dataset = generate_dataset({"Acme/Known": 4}, seed=3, big_pr=False)
-    database_url = f"sqlite:///{tmp_path / 'known.sqlite3'}"
-    with FakeGitHub(dataset, tokens={"known-token-1234": "alice"}) as github:
-        done = scrapy(
-            "crawl",
-            "prs",
-            "-a",
-            "repo=Acme/Known",
-            "-s",
-            f"GITHUB_GRAPHQL_URL={github.url}",
-            "-s",
-            f"DATABASE_URL={database_url}",
-            env={"GITHUB_TOKEN": "known-token-1234"},
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
+    database_url = synced_database(dataset, tmp_path / "known.sqlite3")
     running = Receiver(redis_url, database_url)
     try:
         assert running.deliver("pull_request", event_payload("acme/known"))[1]["outcome"] == "queued"
@@ -216,7 +203,5 @@ def test_without_an_allow_list_the_databases_repositories_are_allowed(redis_url,
     queue = queue_of(redis_url)
     assert queue.waiting() == ["Acme/Known"]
     queued = queue.entries(queue.queue_key)["Acme/Known"]
-    newest = max(
-        pull_request["updatedAt"] for pull_request in dataset.repositories["Acme/Known"]["pullRequests"]
-    )
-    assert queued.pushed_at_from == FROM_DATABASE and queued.pushed_at == parse(newest).timestamp()
+    newest = parse(newest_update(dataset, "Acme/Known")).timestamp()
+    assert queued.pushed_at_from == FROM_DATABASE and queued.pushed_at == newest

@@ -11,8 +11,9 @@ import time
 import uuid
 
 from prseed.webhooks import signature
+from tests.fakegithub import FakeGitHub
 from tests.postgres import free_port
-from tests.processes import ScrapyProcess
+from tests.processes import ScrapyProcess, scrapy
 
 SECRET = "webhook-test-secret-7f3a9c"
 
@@ -80,3 +81,22 @@ def event_payload(repository: str, pushed_at: str | int | None = None, **extra) 
     if pushed_at is not None:
         described["pushed_at"] = pushed_at
     return {"action": "opened", "repository": described, **extra}
+
+
+def synced_database(dataset, path) -> str:
+    """A SQLite database at ``path`` holding a crawl of every repository of ``dataset``, as
+    the receiver and ``scrapy enqueue --sweep`` find a database in production."""
+    url = f"sqlite:///{path}"
+    token = "synced-token-1234"
+    with FakeGitHub(dataset, tokens={token: "alice"}) as github:
+        done = scrapy(
+            *("crawl", "prs", "-a", f"repos={','.join(dataset.repositories)}"),
+            *("-s", f"GITHUB_GRAPHQL_URL={github.url}", "-s", f"DATABASE_URL={url}"),
+            env={"GITHUB_TOKEN": token},
+        )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return url
+
+
+def newest_update(dataset, repository: str) -> str:
+    return max(pull_request["updatedAt"] for pull_request in dataset.repositories[repository]["pullRequests"])

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from prseed.distributed.client import redis_server
-from prseed.distributed.priority import MANUAL, Entry, entry
+from prseed.distributed.priority import FROM_ENQUEUE, MANUAL, SPAN, Entry, entry
 from prseed.distributed.scripts import ENQUEUE, RELEASE, TAKE, UPGRADE
 from prseed.exceptions import ConfigError
 
@@ -92,13 +92,16 @@ class RepositoryQueue:
 
     def add(self, entries: Iterable[Entry]) -> list[str]:
         """Queue each entry, raise a queued one to a better place, or mark one being crawled
-        dirty; one outcome per entry: queued, raised, kept, dirty or crawling."""
+        dirty; one outcome per entry: queued, raised, kept, dirty or crawling. An entry whose
+        pushed-at is only the enqueue time raises a queued one to a better class, never
+        within its class (queuing it again is no news of activity)."""
         self.upgrade()
-        args = []
+        args = [repr(SPAN)]
         for queued in entries:
             marks = "1" if queued.marks_dirty() else "0"
-            args += [queued.repository, repr(queued.score()), queued.to_json(), marks]
-        if not args:
+            weak = "1" if queued.pushed_at_from == FROM_ENQUEUE else "0"
+            args += [queued.repository, repr(queued.score()), queued.to_json(), marks, weak]
+        if len(args) == 1:
             return []
         keys = [*self.keys(self.queue_key, self.dirty_key), self.active_key]
         return [outcome.decode() for outcome in self._enqueue(keys=keys, args=args)]
