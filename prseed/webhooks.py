@@ -73,7 +73,8 @@ def counts_key(prefix: str) -> str:
 
 
 def delivery_key(prefix: str, delivery: str) -> str:
-    return f"{prefix}:webhook:delivery:{delivery}"
+    """GitHub's delivery ids are GUIDs; whatever else a header holds is cut to that size."""
+    return f"{prefix}:webhook:delivery:{delivery[:64]}"
 
 
 def delivery_counts(queue: RepositoryQueue) -> dict[str, int]:
@@ -92,10 +93,16 @@ def allowed_patterns(value: Any) -> tuple[str, ...] | None:
         if not name:
             continue
         owner, _, rest = name.partition("/")
-        if rest == "*":
-            checked_repository(f"{owner}/x", "PRSEED_WEBHOOK_REPOSITORIES")
-        else:
-            name = checked_repository(name, "PRSEED_WEBHOOK_REPOSITORIES")
+        try:
+            if rest == "*":
+                checked_repository(f"{owner}/any", "PRSEED_WEBHOOK_REPOSITORIES")
+            else:
+                name = checked_repository(name, "PRSEED_WEBHOOK_REPOSITORIES")
+        except ConfigError:
+            raise ConfigError(
+                f"PRSEED_WEBHOOK_REPOSITORIES={name!r} is neither OWNER/NAME nor OWNER/*: "
+                "write e.g. acme/widgets,acme-labs/*"
+            ) from None
         patterns.append(name)
     if not patterns:
         raise ConfigError("PRSEED_WEBHOOK_REPOSITORIES names no repository: give OWNER/NAME or OWNER/*")

@@ -175,8 +175,9 @@ def test_the_receiver_refuses_to_start_without_a_secret(redis_url):
     [
         (
             ["-s", "PRSEED_WEBHOOK_REPOSITORIES=not a repository"],
-            "PRSEED_WEBHOOK_REPOSITORIES='not a repository'",
+            "PRSEED_WEBHOOK_REPOSITORIES='not a repository' is neither",
         ),
+        (["-s", "PRSEED_WEBHOOK_REPOSITORIES=acme/ok,bad owner/*"], "'bad owner/*' is neither OWNER/NAME"),
         (["-s", "PRSEED_WEBHOOK_PORT=http"], "PRSEED_WEBHOOK_PORT='http'"),
         (["unexpected"], "webhook takes no arguments"),
     ],
