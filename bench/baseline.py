@@ -24,7 +24,12 @@ from prseed import items
 from prseed.db import open_database
 from prseed.db.schema import POSTGRESQL, SQLITE, TABLES, upsert_statement
 from prseed.graphql import records
-from prseed.graphql.queries import PULL_REQUEST_CONNECTIONS
+from prseed.streams.pull_requests import pull_requests
+
+# The baseline parses what prseed's default configuration asks for; every connection a
+# PR can hold, in any PRSEED_CHECK_RUNS mode, has its records function here.
+RECORDS = {name: connection.records for name, connection in pull_requests("all").connections().items()}
+PULL_REQUEST_CONNECTIONS = [nested.connection.name for nested in pull_requests("none").nested]
 
 GETTERS = {
     table.item: (table.name, attrgetter(*table.column_names), attrgetter(*table.key)) for table in TABLES
@@ -57,7 +62,7 @@ class Rows:
 
     def connection(self, name: str, connection: dict, parent_id: str, context: dict) -> None:
         self.contexts[parent_id] = context
-        make = records.NODE_RECORDS[name]
+        make = RECORDS[name]
         for node in connection["nodes"] or ():
             if node is None:
                 continue

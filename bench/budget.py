@@ -71,13 +71,8 @@ def static_costs(page_size: int) -> dict:
     from graphql import get_operation_ast
     from graphql.execution.values import get_variable_values
 
-    from prseed.graphql.queries import (
-        CHECK_RUN_MODES,
-        CONNECTIONS,
-        follow_up_query,
-        pull_request_page_query,
-        pull_requests_by_id_query,
-    )
+    from prseed.graphql.queries import by_id_query, follow_up_query, page_query
+    from prseed.streams.pull_requests import CHECK_RUN_MODES, pull_requests
     from tests.fakegithub.server import SCHEMA, analyse, prepare
 
     def cost(query: str, variables: dict) -> int:
@@ -89,16 +84,17 @@ def static_costs(page_size: int) -> dict:
     page_variables = {"owner": "o", "name": "n", "after": None}
     costs = {}
     for mode in CHECK_RUN_MODES:
+        stream = pull_requests(mode)
         costs[mode] = {
-            "page": cost(pull_request_page_query(mode), {**page_variables, "pageSize": page_size}),
-            "by_id": cost(pull_requests_by_id_query(mode), {"ids": ["x"] * page_size}),
+            "page": cost(page_query(stream), {**page_variables, "pageSize": page_size}),
+            "by_id": cost(by_id_query(stream), {"ids": ["x"] * page_size}),
             "follow_up": {
-                name: cost(follow_up_query(connection, mode), {"id": "x", "after": None})
-                for name, connection in CONNECTIONS.items()
+                name: cost(follow_up_query(connection), {"id": "x", "after": None})
+                for name, connection in pull_requests("all").connections().items()
             },
             "page_per_pr": {
                 size: round(
-                    cost(pull_request_page_query(mode), {**page_variables, "pageSize": size}) / size, 3
+                    cost(page_query(stream), {**page_variables, "pageSize": size}) / size, 3
                 )
                 for size in PAGE_SIZES
             },
@@ -129,10 +125,10 @@ def docstring_costs() -> dict:
 
 def follow_up_operation(connection_name: str) -> str:
     """The operation name of a follow-up query (see prseed.graphql.queries.follow_up_query)."""
-    from prseed.graphql.queries import CONNECTIONS
+    from prseed.graphql.queries import follow_up_operation as operation
+    from prseed.streams.pull_requests import pull_requests
 
-    connection = CONNECTIONS[connection_name]
-    return connection.parent_type + connection.name[0].upper() + connection.name[1:]
+    return operation(pull_requests("all").connections()[connection_name])
 
 
 def measured_costs(records: list[dict]) -> dict:

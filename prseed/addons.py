@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from prseed import config
 from prseed.distributed.queue import default_worker_name, worker_key
+
+SHARED_TOKEN_POOL = "prseed.distributed.SharedTokenPool"
 
 
 class OfflineReplay:
@@ -15,7 +18,7 @@ class OfflineReplay:
 
     @classmethod
     def update_settings(cls, settings) -> None:
-        if settings.getbool("PRSEED_OFFLINE"):
+        if config.value(settings, "PRSEED_OFFLINE"):
             settings.set("HTTPCACHE_ENABLED", True, priority="addon")
             settings.set("HTTPCACHE_IGNORE_MISSING", True, priority="addon")
             settings.set("RETRY_ENABLED", False, priority="addon")
@@ -28,18 +31,20 @@ class DistributedCrawl:
     (see :mod:`prseed.distributed` for why a repository's requests stay with one worker),
     and the queue is dropped when the worker stops: the database carries a stopped crawl.
     The :class:`~prseed.distributed.worker.Worker` extension joins the crawl (unless
-    ``EXTENSIONS`` names it already, or turns it off with None). Components are named by
-    their public path in :mod:`prseed.distributed`.
+    ``EXTENSIONS`` names it already, or turns it off with None), and the token pool is the
+    one shared through Redis (unless ``-s PRSEED_TOKEN_POOL`` names another). Components
+    are named by their public path in :mod:`prseed.distributed`.
     """
 
     @classmethod
     def update_settings(cls, settings) -> None:
-        url = settings.get("PRSEED_REDIS_URL")
+        url = config.value(settings, "PRSEED_REDIS_URL")
         if not url:
             return
-        if not settings.get("PRSEED_WORKER_NAME"):
+        if not config.value(settings, "PRSEED_WORKER_NAME"):
             settings.set("PRSEED_WORKER_NAME", default_worker_name(), priority="project")
-        key = worker_key(settings.get("PRSEED_REDIS_PREFIX"), settings.get("PRSEED_WORKER_NAME"))
+        name = config.value(settings, "PRSEED_WORKER_NAME")
+        key = worker_key(config.value(settings, "PRSEED_REDIS_PREFIX"), name)
         settings.set("REDIS_URL", url, priority="addon")
         settings.set("SCHEDULER", "prseed.distributed.RedisScheduler", priority="addon")
         settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", priority="addon")
@@ -47,3 +52,7 @@ class DistributedCrawl:
         settings.set("SCHEDULER_DUPEFILTER_KEY", f"{key}:dupefilter", priority="addon")
         settings.set("SCHEDULER_PERSIST", False, priority="addon")
         settings["EXTENSIONS"].setdefault("prseed.distributed.Worker", 500, priority="addon")
+        if settings.get("PRSEED_TOKEN_POOL") in (None, config.setting("PRSEED_TOKEN_POOL").default):
+            # at the project's priority, since prseed/settings.py sets the default there; a
+            # pool chosen on the command line (higher) stays
+            settings.set("PRSEED_TOKEN_POOL", SHARED_TOKEN_POOL, priority="project")

@@ -4,8 +4,9 @@ Components agree on these names and nothing else: a middleware never reaches int
 spider that made a request, it reads what the request says about itself.
 """
 
-# The GraphQL operation a request carries (its name, e.g. ``PullRequestPage``).  Every
-# request to GITHUB_GRAPHQL_URL has one, or is a token check: the token pool refuses others.
+# The GraphQL operation a request carries (its name, e.g. ``PullRequestPage``), for stats,
+# logs and the cache. The token pool does not ask for it: it signs every request to
+# GITHUB_GRAPHQL_URL and no other.
 OPERATION = "prseed_operation"
 # owner/name of the repository the request belongs to (progress, stats, the HTTP cache).
 REPOSITORY = "prseed_repository"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from prseed import config
 from prseed.config import check_settings
 from prseed.db import open_database
-from prseed.tokens import load_tokens
+from prseed.protocols import ChecksArguments
+from prseed.tokens import StaticTokens
 
 
 def preflight(spidercls, settings, spider_arguments: dict) -> None:
@@ -15,10 +17,9 @@ def preflight(spidercls, settings, spider_arguments: dict) -> None:
     logs anything, so the user sees one line instead of a banner and a traceback.
     """
     check_settings(settings)
-    check = getattr(spidercls, "check", None)
-    if check is not None:
-        check(settings, spider_arguments)
-    if not settings.getbool("PRSEED_OFFLINE"):
-        load_tokens(settings)
+    if issubclass(spidercls, ChecksArguments):
+        spidercls.check(settings, spider_arguments)
+    if not config.value(settings, "PRSEED_OFFLINE"):
+        StaticTokens.from_settings(settings)
     if settings.getdict("ITEM_PIPELINES").get("prseed.pipelines.database.DatabasePipeline") is not None:
-        open_database(settings.get("DATABASE_URL")).close()
+        open_database(config.value(settings, "DATABASE_URL")).close()

@@ -13,6 +13,16 @@ from scrapy.http import Request
 
 
 @runtime_checkable
+class ChecksArguments(Protocol):
+    """A spider that checks its arguments and settings before any request (``scrapy crawl``
+    runs it first, so that a mistake is one line)."""
+
+    @classmethod
+    def check(cls, settings, arguments: dict) -> dict:
+        """What the spider needs; :class:`~prseed.exceptions.ConfigError` for a mistake."""
+
+
+@runtime_checkable
 class LightensRequests(Protocol):
     """A spider whose queries can be made lighter after GitHub gave up on one (502, 504,
     a timeout): the retry middleware retries the lighter request."""

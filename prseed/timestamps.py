@@ -3,7 +3,7 @@ the form GitHub sends and prseed stores, compares and writes to logs."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 GITHUB_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -21,9 +21,19 @@ def github(moment: datetime) -> str:
     return moment.strftime(GITHUB_FORMAT)
 
 
+def epoch(timestamp: str) -> float:
+    """The Unix time of a timestamp in GitHub's form."""
+    return parse(timestamp).timestamp()
+
+
 def from_epoch(seconds: float) -> str:
     """GitHub's form of a Unix time."""
     return github(datetime.fromtimestamp(seconds, UTC))
+
+
+def start_of(day: date) -> str:
+    """The first second of a UTC day, in GitHub's form."""
+    return github(datetime.combine(day, time.min, UTC))
 
 
 def now() -> str:
@@ -40,6 +50,8 @@ def clock_time(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%H:%M:%S UTC")
 
 
-def day_and_time(seconds: float) -> str:
-    """The UTC date and time of a Unix time, for log lines: ``2024-05-01 12:34:56 UTC``."""
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+def day_and_time(seconds: float, zone: bool = True) -> str:
+    """The UTC date and time of a Unix time, for log lines: ``2024-05-01 12:34:56 UTC``
+    (``zone=False``: without `` UTC``, for a table whose header names the zone)."""
+    shown = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{shown} UTC" if zone else shown

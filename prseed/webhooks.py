@@ -35,7 +35,7 @@ from prseed.distributed.queue import RepositoryQueue
 from prseed.exceptions import ConfigError
 from prseed.extensions.jsonrpc import QuietSite, encode, peer
 from prseed.spiders.arguments import repository as checked_repository
-from prseed.timestamps import parse
+from prseed.timestamps import epoch
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ def pushed_at(payload: dict) -> float | None:
         return float(value)
     if isinstance(value, str):
         try:
-            return parse(value).timestamp()
+            return epoch(value)
         except ValueError:
             return None
     return None

@@ -2,6 +2,7 @@ from datetime import date
 
 import pytest
 
+from prseed.commands.cacheinfo import parse_repository
 from prseed.exceptions import ConfigError
 from prseed.projects import load_projects
 from prseed.spiders.arguments import parse_arguments
@@ -17,6 +18,18 @@ def test_repository_and_limits():
 
 def test_github_url_is_accepted_as_a_repository():
     assert parse_arguments(repo="https://github.com/fastapi/fastapi").repositories == ("fastapi/fastapi",)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["acme/widgets", " https://github.com/acme/widgets.git/ ", "acme/widgets/", "a/b/c", "-a/b", "../../etc"],
+)
+def test_cacheinfo_and_the_spider_take_the_same_repositories(value):
+    try:
+        taken = parse_arguments(repo=value).repositories[0]
+    except ConfigError:
+        taken = None
+    assert parse_repository(value) == taken
 
 
 def test_days_back_resolves_to_a_fixed_date():

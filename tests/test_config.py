@@ -9,10 +9,17 @@ import pytest
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.settings import Settings
+from scrapy.utils.test import get_crawler
 
 import prseed.settings
 from prseed import config
+from prseed.addons import DistributedCrawl
+from prseed.distributed import Worker
 from prseed.exceptions import ConfigError
+from prseed.extensions.jsonrpc import JsonRpcService
+from prseed.extensions.progress import ProgressExtension
+from prseed.middlewares.retry import BackoffRetryMiddleware
+from prseed.middlewares.rows import RowsMiddleware
 from prseed.spiders.prs import PullRequestsSpider
 from tests.conftest import ROOT
 from tests.crawling import TOKEN
@@ -21,9 +28,10 @@ from tests.test_cli import scrapy as scrapy_command
 
 # What prseed's code reads that is Scrapy's wiring, not a value a user sets.
 WIRING = {"ITEM_PIPELINES", "FEEDS", "EXTENSIONS"}
-READ = re.compile(r"""settings(?:\.get\w*\(|\[)\s*["']([A-Z][A-Z0-9_]+)["']""")
+READ = re.compile(r"""(?:settings(?:\.get\w*\(|\[)|value\([\w.]+,)\s*["']([A-Z][A-Z0-9_]+)["']""")
 BANNER = f"Scrapy {scrapy.__version__} started"
 CLOSED_PORT_URL = "http://127.0.0.1:9/graphql"  # discard: nothing listens there
+CLOSED_PORT_REDIS = "redis://127.0.0.1:9/0"  # a Redis client connects only when first used
 
 
 def project_settings(**overrides) -> Settings:
@@ -125,3 +133,83 @@ def test_a_bad_value_of_any_setting_is_one_line_before_scrapys_banner(entry, tmp
     )
     assert_one_line_error(result, entry.name)
     assert BANNER not in result.stderr
+
+
+def test_a_bad_value_read_by_a_component_is_the_same_one_line():
+    settings = project_settings(PRSEED_PAGE_SIZE="abc")
+    with pytest.raises(ConfigError) as checked:
+        config.check_settings(settings)
+    with pytest.raises(ConfigError) as read:
+        config.value(settings, "PRSEED_PAGE_SIZE")
+    assert str(read.value) == str(checked.value)
+
+
+def built(component, spidercls=None):
+    """``component`` built from bare Scrapy settings (no ``prseed/settings.py``) plus ``settings``."""
+
+    def build(settings: dict):
+        return component.from_crawler(get_crawler(spidercls, settings_dict=settings))
+
+    return build
+
+
+def added_by_the_addon(settings: dict) -> Settings:
+    built_settings = Settings(settings)
+    DistributedCrawl.update_settings(built_settings)
+    return built_settings
+
+
+# Each component, what turns it on, and what it read of prseed's settings.
+COMPONENTS = [
+    pytest.param(
+        built(JsonRpcService),
+        {"JSONRPC_ENABLED": True},
+        lambda service: {"JSONRPC_HOST": service.host, "JSONRPC_PORT": service.ports},
+        id="jsonrpc",
+    ),
+    pytest.param(
+        built(ProgressExtension, PullRequestsSpider),
+        {},
+        lambda extension: {"PRSEED_PROGRESS_INTERVAL": extension.interval},
+        id="progress",
+    ),
+    pytest.param(
+        built(BackoffRetryMiddleware),
+        {},
+        lambda middleware: {
+            "RETRY_BACKOFF_BASE": middleware.backoff_base,
+            "RETRY_BACKOFF_MAX": middleware.backoff_max,
+        },
+        id="retry",
+    ),
+    pytest.param(
+        built(RowsMiddleware),
+        {},
+        lambda middleware: {"PRSEED_GROUP_ROWS": isinstance(middleware, RowsMiddleware)},  # not off
+        id="rows",
+    ),
+    pytest.param(
+        built(Worker),
+        {"PRSEED_REDIS_URL": CLOSED_PORT_REDIS},
+        lambda worker: {
+            "PRSEED_WORKER_TTL": worker.ttl,
+            "PRSEED_WORKER_REPOSITORIES": worker.capacity,
+            "PRSEED_WORKER_IDLE_EXIT": worker.idle_exit,
+            "PRSEED_REDIS_PREFIX": worker.queue.prefix,
+        },
+        id="worker",
+    ),
+    pytest.param(
+        added_by_the_addon,
+        {"PRSEED_REDIS_URL": CLOSED_PORT_REDIS, "PRSEED_WORKER_NAME": "w1"},
+        lambda settings: {"PRSEED_REDIS_PREFIX": settings["SCHEDULER_QUEUE_KEY"].split(":")[0]},
+        id="distributed-addon",
+    ),
+]
+
+
+@pytest.mark.parametrize("build, enabling, read", COMPONENTS)
+def test_a_component_without_prseeds_settings_reads_the_tables_defaults(build, enabling, read):
+    values = read(build(enabling))
+    assert values and not set(enabling) & set(values)  # only what turns it on is given
+    assert values == {name: config.setting(name).project_default() for name in values}

@@ -10,7 +10,7 @@ import pytest
 import pytest_twisted
 from scrapy import signals
 
-from prseed.spiders.prs import shifted
+from prseed.timestamps import shifted
 from tests.crawling import TOKEN, crawl
 from tests.expected import database_rows, expected_rows, selected_pull_requests
 from tests.fakegithub import FakeGitHub, generate_dataset

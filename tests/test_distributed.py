@@ -27,6 +27,7 @@ from prseed.distributed.queue import Release
 from prseed.exceptions import ConfigError
 from prseed.spiders.prs import PullRequestsSpider
 from prseed.timestamps import parse
+from prseed.tokens import StaticTokens
 from tests.expected import database_rows, expected_rows
 from tests.fakegithub import FakeGitHub, generate_dataset
 from tests.processes import ScrapyProcess, scrapy
@@ -172,9 +173,13 @@ def test_the_previous_releases_queue_is_served_in_its_order(redis_url):
 # --- token budgets shared between workers -------------------------------------------------
 
 
+def credentials():
+    return StaticTokens(list(TOKENS)).credentials()
+
+
 def pools(redis_url, clock, **limits):
     return [
-        SharedTokenPool(list(TOKENS), client(redis_url), "prseed", clock=lambda: clock[0], **limits)
+        SharedTokenPool(credentials(), client(redis_url), "prseed", clock=lambda: clock[0], **limits)
         for _ in range(2)
     ]
 
@@ -226,8 +231,37 @@ def test_no_token_reaches_redis(redis_url):
     first.record_budget(state, 10, 2000.0, 5000)
     first.rest_secondary(state, 5)
     server = client(redis_url)
+    assert_no_token_in(server)
+    assert server.exists("prseed:token:token-1111") and server.exists("prseed:token:token-1111:points")
+
+
+def assert_no_token_in(server: redis.Redis) -> None:
+    """No token in any Redis key or value (values as Redis dumps them: lists, hashes, sorted sets)."""
     dump = b"".join(key + json.dumps(str(server.dump(key))).encode() for key in server.keys("*"))
     assert dump and all(token.encode() not in dump for token in TOKENS)
+
+
+def test_a_worker_is_given_the_shared_token_pool_by_configuration(redis_url):
+    """No ``if`` in the middleware: the add-on sets PRSEED_TOKEN_POOL for a worker, unless the
+    command line chose a pool."""
+    from prseed.middlewares.tokens import TokenPoolMiddleware
+
+    settings = worker_settings(redis_url, GITHUB_TOKENS=",".join(TOKENS))
+    DistributedCrawl.update_settings(settings)
+    assert settings.get("PRSEED_TOKEN_POOL") == "prseed.distributed.SharedTokenPool"
+    crawler = get_crawler(Spider, settings_dict=settings.copy_to_dict())
+    pool = TokenPoolMiddleware.from_crawler(crawler).pool
+    assert type(pool) is SharedTokenPool and sorted(pool.keys.values()) == [
+        "prseed:token:token-1111",
+        "prseed:token:token-2222",
+    ]
+    chosen = worker_settings(redis_url, PRSEED_TOKEN_POOL="prseed.tokens.TokenPool")
+    DistributedCrawl.update_settings(chosen)
+    assert chosen.get("PRSEED_TOKEN_POOL") == "prseed.tokens.TokenPool"
+    alone = Settings()
+    alone.setmodule("prseed.settings", priority="project")
+    DistributedCrawl.update_settings(alone)
+    assert alone.get("PRSEED_TOKEN_POOL") == "prseed.tokens.TokenPool"
 
 
 # --- scrapy-redis, pinned: the behaviour prseed relies on ---------------------------------
@@ -311,7 +345,7 @@ def test_the_token_pool_rides_out_a_redis_outage():
 
     down = redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
     clock = [1000.0]
-    pool = SharedTokenPool(list(TOKENS), down, "prseed", clock=lambda: clock[0])
+    pool = SharedTokenPool(credentials(), down, "prseed", clock=lambda: clock[0])
     reported = []
     pool.outage.report = reported.append
     pool.rest_secondary(pool.tokens[0], 30)
@@ -516,6 +550,7 @@ def test_two_workers_share_the_queue_and_the_token_rests(github, dataset, redis_
     ]
     # mid-crawl, both workers busy: whichever token the next request uses must rest for both
     wait_until(lambda: len(set(queue.active().values())) == 2 and len(data_requests(github)) >= 20, workers)
+    assert_no_token_in(client(redis_url))  # mid-crawl: the workers' request queues, the token states
     github.inject("secondary", 1)  # one token rests: neither worker may use it meanwhile
     errors = [worker.communicate(timeout=300)[1] for worker in workers]
     for worker, stderr in zip(workers, errors, strict=True):
@@ -542,6 +577,7 @@ def test_two_workers_share_the_queue_and_the_token_rests(github, dataset, redis_
     assert len(pages) == len(set(pages)), "a page was fetched twice"
     assert queue.waiting() == [] and queue.active() == {}
     assert not client(redis_url).keys("prseed:worker:*")
+    assert_no_token_in(client(redis_url))
 
 
 def test_a_worker_killed_mid_way_leaves_its_repository_to_the_other(

@@ -186,6 +186,8 @@ async def test_read_methods_show_a_crawl_in_progress(github, sqlite_url):
     try:
         extension = await running.service()
         assert extension.port.getHost().host == "127.0.0.1"  # loopback only by default
+        # one ETA: the progress lines' own
+        assert extension.estimator is running.crawler.get_extension(ProgressExtension).estimator
         url = running.url
 
         stats = await result(url, "stats")
@@ -562,3 +564,10 @@ def test_only_harmless_settings_are_visible():
     for name in ("PRSEED_PAGE_SIZE", "JOBDIR", "GITHUB_GRAPHQL_URL", "GITHUB_MAX_CONCURRENT_PER_TOKEN"):
         assert visible_setting(name)
     assert json_safe({"when": date(2024, 3, 1), "s": {2, 1}}) == {"when": "2024-03-01", "s": [1, 2]}
+
+
+def test_settings_show_a_url_with_its_user_but_never_its_password():
+    url = "https://alice:pass@word@github.example.com/api/graphql"  # an unescaped @ in the password
+    crawler = get_crawler(settings_dict={"JSONRPC_ENABLED": True, "GITHUB_GRAPHQL_URL": url})
+    shown = JsonRpcService.from_crawler(crawler).settings()["GITHUB_GRAPHQL_URL"]
+    assert shown == "https://alice:***@github.example.com/api/graphql"

@@ -3,7 +3,15 @@
 import graphql
 import pytest
 
-from prseed.graphql.queries import CHECK_RUN_MODES, CONNECTIONS, all_queries, pull_request_page_query
+from prseed.graphql.queries import all_queries, page_query
+from prseed.streams import variants
+from prseed.streams.pull_requests import CHECK_RUN_MODES, pull_requests
+
+CONNECTIONS = {name for _, stream in variants() for name in stream.connections()}
+
+
+def pull_request_page_query(check_runs: str) -> str:
+    return page_query(pull_requests(check_runs))
 
 
 @pytest.mark.parametrize("name", sorted(all_queries()))

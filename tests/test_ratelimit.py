@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from prseed.ratelimit import TokenPool
+from prseed.tokens import StaticTokens, TokenPool
 
 
 class Clock:
@@ -21,7 +21,7 @@ def clock():
 
 
 def pool(clock, tokens=("tok-aaaa", "tok-bbbb"), **options):
-    return TokenPool(list(tokens), clock=clock, rng=random.Random(1), **options)
+    return TokenPool(StaticTokens(list(tokens)).credentials(), clock=clock, rng=random.Random(1), **options)
 
 
 def test_the_token_with_the_most_budget_goes_first(clock):

@@ -12,6 +12,7 @@ from scrapy.utils.test import get_crawler
 
 from prseed import items, signals
 from prseed.spiders.prs import PullRequestsSpider
+from prseed.streams.pull_requests import pull_requests
 from tests.fakegithub import FakeGitHub, generate_dataset
 
 REPOSITORY = "acme/widgets"
@@ -26,27 +27,27 @@ def spider():
     spider = PullRequestsSpider.from_crawler(crawler, repo=REPOSITORY)
     crawler.spider = spider
     crawler.stats.open_spider()
-    list(spider.begin(REPOSITORY, None, None))
+    list(spider.engine.begin(REPOSITORY, pull_requests(), None, None))
     return spider
 
 
 def first_page(payload: dict, spider) -> list:
-    request = spider.pull_request_page(REPOSITORY, None, 0)
+    request = spider.engine.page_request(pull_requests(), REPOSITORY, None, 0)
     response = TextResponse(request.url, body=json.dumps(payload).encode(), request=request)
-    return list(spider.parse_pull_request_page(response, **request.cb_kwargs))
+    return list(request.callback(response, **request.cb_kwargs))
 
 
 def served_page() -> dict:
     """A real first page from the fake server, to damage in the tests."""
     import urllib.request
 
-    from prseed.graphql.queries import pull_request_page_query
+    from prseed.graphql.queries import page_query
 
     dataset = generate_dataset({REPOSITORY: 5}, seed=4, big_pr=False)
     with FakeGitHub(dataset, tokens={"t": "alice"}) as github:
         body = json.dumps(
             {
-                "query": pull_request_page_query(),
+                "query": page_query(pull_requests()),
                 "variables": {"owner": "acme", "name": "widgets", "pageSize": 25, "after": None},
             }
         ).encode()
@@ -77,7 +78,7 @@ def test_an_answer_without_data_loses_the_page_loudly(spider, caplog):
     outputs = first_page({"errors": [{"message": "Something went wrong"}]}, spider)
     assert outputs == []
     assert spider.crawler.stats.get_value("prseed/pages_failed") == 1
-    assert spider.runs[REPOSITORY].failed
+    assert spider.engine.runs[(REPOSITORY, "pull_requests")].failed
 
 
 def test_a_lost_page_tells_the_crawl_its_repository_stopped(spider):

@@ -6,15 +6,15 @@ import json
 import shlex
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from time import time
 from typing import TYPE_CHECKING, Any
 
 from prseed.cli import PrseedCommand
 from prseed.extensions.httpcache import UNKNOWN, Entry, cache_entries, spider_cache_dir
-from prseed.spiders.arguments import REPOSITORY  # the rule of -a repo=
+from prseed.spiders.arguments import repository_name
 from prseed.texttables import aligned
+from prseed.timestamps import day_and_time, from_epoch
 
 if TYPE_CHECKING:
     import argparse
@@ -39,18 +39,14 @@ class RepositorySummary:
             "repository": self.repository,
             "pages": self.pages,
             "bytes": self.size,
-            "oldest": iso_utc(self.oldest),
-            "newest": iso_utc(self.newest),
+            "oldest": from_epoch(self.oldest),
+            "newest": from_epoch(self.newest),
             "stale": self.stale(now),
         }
 
 
-def iso_utc(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def table_utc(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return day_and_time(epoch, zone=False)  # the header names the zone
 
 
 def human_size(size: int) -> str:
@@ -125,14 +121,8 @@ def delete_entries(entries: list[Entry]) -> int:
 
 
 def parse_repository(value: str) -> str | None:
-    """``OWNER/NAME`` (a ``https://github.com/`` URL works too), ``(unknown)``, or None if neither."""
-    value = value.strip()
-    if value == UNKNOWN:
-        return value
-    value = value.removeprefix("https://github.com/").removesuffix(".git").strip("/")
-    if not REPOSITORY.match(value) or value.endswith((".", "/.", "/..")):
-        return None
-    return value
+    """``OWNER/NAME`` as ``-a repo=`` takes it, ``(unknown)``, or None if neither."""
+    return UNKNOWN if value.strip() == UNKNOWN else repository_name(value)
 
 
 class Command(PrseedCommand):

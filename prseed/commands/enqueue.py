@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from prseed import config
 from prseed.cli import PrseedCommand
-from prseed.distributed import RepositoryQueue, check_redis, redis_server, safe_url
+from prseed.distributed import RepositoryQueue, check_redis
 from prseed.distributed.known import read_known_repositories
 from prseed.distributed.priority import MANUAL, SWEEP, entry
 from prseed.exceptions import ConfigError
@@ -14,6 +15,7 @@ from prseed.projects import load_projects
 from prseed.spiders.arguments import repositories_of
 from prseed.spiders.arguments import repository as checked_repository
 from prseed.texttables import aligned
+from prseed.urls import without_password
 from prseed.webhooks import delivery_counts
 
 if TYPE_CHECKING:
@@ -60,36 +62,38 @@ class Command(PrseedCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
-        if not self.settings.get("PRSEED_REDIS_URL"):
-            self.fail("PRSEED_REDIS_URL is not set: add -s PRSEED_REDIS_URL=redis://HOST:6379/0")
-            return
         try:
+            url = config.value(self.settings, "PRSEED_REDIS_URL")
+            if not url:
+                raise ConfigError("PRSEED_REDIS_URL is not set: add -s PRSEED_REDIS_URL=redis://HOST:6379/0")
             repositories = self.repositories(args, opts)
             activity = {}
             if repositories or opts.sweep:
-                activity = read_known_repositories(self.settings.get("DATABASE_URL"))
+                database = config.value(self.settings, "DATABASE_URL")
+                activity = read_known_repositories(database)
             if opts.sweep:
                 repositories = tuple(activity)
                 if not repositories:
                     raise ConfigError(
-                        f"--sweep: the database ({safe_url(self.settings.get('DATABASE_URL'))}) knows no "
+                        f"--sweep: the database ({without_password(database)}) knows no "
                         "repository yet: queue them by name first"
                     )
             check_redis(self.settings)
         except ConfigError as exc:
             self.fail(str(exc))
             return
-        queue = RepositoryQueue(redis_server(self.settings), self.settings.get("PRSEED_REDIS_PREFIX"))
+        queue = RepositoryQueue.from_settings(self.settings)
         if repositories:
             priority, by = (SWEEP, SWEEP_BY) if opts.sweep else (MANUAL, MANUAL_BY)
             now = time.time()
             entries = [entry(name, priority, by, activity=activity, now=now) for name in repositories]
             outcomes = queue.add(entries)
-            print(self.summary(outcomes, queue))
+            print(self.summary(outcomes, queue, url))
         if opts.list:
             self.show(queue)
 
-    def summary(self, outcomes: list[str], queue: RepositoryQueue) -> str:
+    @staticmethod
+    def summary(outcomes: list[str], queue: RepositoryQueue, url: str) -> str:
         skipped = outcomes.count("kept") + outcomes.count("crawling")
         notes = [
             f"{outcomes.count('raised')} moved up the queue" if "raised" in outcomes else "",
@@ -99,9 +103,8 @@ class Command(PrseedCommand):
             else "",
         ]
         notes = [note for note in notes if note]
-        url = safe_url(self.settings.get("PRSEED_REDIS_URL"))
         return (
-            f"queued {outcomes.count('queued')} repositories on {url}"
+            f"queued {outcomes.count('queued')} repositories on {without_password(url)}"
             + (f" ({'; '.join(notes)})" if notes else "")
             + f"; {len(queue.waiting())} waiting for a worker"
         )
@@ -117,7 +120,7 @@ class Command(PrseedCommand):
         if opts.sweep and (args or arguments):
             raise ConfigError("--sweep queues every repository the database knows: name none")
         if arguments:
-            projects = load_projects(self.settings.get("PRSEED_PROJECTS_FILE"))
+            projects = load_projects(config.value(self.settings, "PRSEED_PROJECTS_FILE"))
             return repositories_of(arguments, projects)[0]
         if not args and not opts.list and not opts.sweep:
             raise ConfigError("no repository given: scrapy enqueue OWNER/NAME [...] or -a project=NAME")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from prseed import config
 from prseed.cli import PrseedCommand
 from prseed.exceptions import ConfigError
 from prseed.projects import DEFAULT_FILE, LIMITS, load_projects
@@ -32,7 +33,7 @@ class Command(PrseedCommand):
         if args:
             self.fail(f"projects takes no arguments, got {' '.join(args)!r}: see scrapy projects -h")
             return
-        path = self.settings.get("PRSEED_PROJECTS_FILE") or DEFAULT_FILE
+        path = config.value(self.settings, "PRSEED_PROJECTS_FILE") or DEFAULT_FILE
         try:
             projects = load_projects(path)
         except ConfigError as exc:

@@ -10,17 +10,22 @@ import urllib.error
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
+from prseed import config
 from prseed.cli import EXIT_USAGE, PrseedCommand
 from prseed.exceptions import ConfigError
-from prseed.extensions.jsonrpc import DEFAULT_HOST, DEFAULT_PORTS, PATH, SECRET_ENVIRONMENT, port_range
+from prseed.extensions.jsonrpc import (
+    CONTROL_METHODS,
+    PATH,
+    READ_METHODS,
+    SECRET_ENVIRONMENT,
+    listening_address,
+)
 
 if TYPE_CHECKING:
     import argparse
 
 EXIT_FAILED = 1  # the service answered an error, or could not be reached
 DEFAULT_TIMEOUT = 30.0
-READ_METHODS = ("stats", "progress", "tokens", "settings")
-CONTROL_METHODS = ("pause", "unpause", "close")
 
 
 class RpcFailure(Exception):
@@ -30,11 +35,11 @@ class RpcFailure(Exception):
 def default_url(settings) -> str:
     """``http://JSONRPC_HOST:<first port of JSONRPC_PORT>/crawler``; a wildcard listening
     address is reached through the loopback address of its family."""
-    host = str(settings.get("JSONRPC_HOST") or DEFAULT_HOST).strip()
-    port = port_range(settings.get("JSONRPC_PORT", DEFAULT_PORTS))[0]
+    host, ports = listening_address(settings)
+    port = ports[0]
     if port == 0:
         raise ConfigError("JSONRPC_PORT is 0 (any free port): give --url, from the crawl's log")
-    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
     return f"http://{host}:{port}{PATH.decode()}"
@@ -123,7 +128,10 @@ class Command(PrseedCommand):
             self.fail(f"--url {url!r} is not an http:// URL", EXIT_USAGE)
             return
         secret = (
-            opts.secret or os.environ.get(SECRET_ENVIRONMENT) or self.settings.get("JSONRPC_SECRET") or None
+            opts.secret
+            or os.environ.get(SECRET_ENVIRONMENT)
+            or config.value(self.settings, "JSONRPC_SECRET")
+            or None
         )
         try:
             result = call(url, method, secret, opts.timeout)

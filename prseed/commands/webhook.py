@@ -14,10 +14,11 @@ from twisted.internet.threads import deferToThread
 
 from prseed import config
 from prseed.cli import EXIT_USAGE, PrseedCommand, print_error
-from prseed.distributed import RepositoryQueue, check_redis, redis_server, safe_url
+from prseed.distributed import RepositoryQueue, check_redis
 from prseed.distributed.known import read_known_repositories
 from prseed.exceptions import ConfigError
-from prseed.extensions.jsonrpc import is_loopback, port_range
+from prseed.extensions.jsonrpc import is_loopback
+from prseed.urls import without_password
 from prseed.webhooks import PATH, AllowList, Receiver, allowed_patterns, delivery_counts, site
 
 if TYPE_CHECKING:
@@ -70,22 +71,22 @@ class Command(PrseedCommand):
                 "PRSEED_WEBHOOK_SECRET is not set: export PRSEED_WEBHOOK_SECRET=… (the secret of the "
                 "webhook on GitHub); without it anyone could make prseed crawl"
             )
-        if not settings.get("PRSEED_REDIS_URL"):
+        if not config.value(settings, "PRSEED_REDIS_URL"):
             raise ConfigError(
                 "PRSEED_REDIS_URL is not set: the receiver queues repositories in Redis for the workers"
             )
-        self.patterns = allowed_patterns(settings.get("PRSEED_WEBHOOK_REPOSITORIES"))
-        self.host = str(settings.get("PRSEED_WEBHOOK_HOST")).strip()
-        self.ports = port_range(settings.get("PRSEED_WEBHOOK_PORT"), "PRSEED_WEBHOOK_PORT")
+        self.patterns = allowed_patterns(config.value(settings, "PRSEED_WEBHOOK_REPOSITORIES"))
+        self.host = config.value(settings, "PRSEED_WEBHOOK_HOST").strip()
+        self.ports = config.value(settings, "PRSEED_WEBHOOK_PORT")
         check_redis(settings)
-        self.known = read_known_repositories(settings.get("DATABASE_URL"))
+        self.known = read_known_repositories(config.value(settings, "DATABASE_URL"))
         self.secret = secret.encode("utf-8")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         settings = self.settings
-        queue = RepositoryQueue(redis_server(settings), settings.get("PRSEED_REDIS_PREFIX"))
+        queue = RepositoryQueue.from_settings(settings)
         allow = AllowList(self.patterns, self.known)
-        receiver = Receiver(self.secret, queue, allow, settings.getfloat("PRSEED_WEBHOOK_DELIVERY_TTL"))
+        receiver = Receiver(self.secret, queue, allow, config.value(settings, "PRSEED_WEBHOOK_DELIVERY_TTL"))
         try:
             port = listen_tcp(self.ports, self.host, site(receiver))
         except CannotListenError as exc:
@@ -101,7 +102,7 @@ class Command(PrseedCommand):
             host,
             address.port,
             PATH.decode(),
-            safe_url(settings.get("PRSEED_REDIS_URL")),
+            without_password(config.value(settings, "PRSEED_REDIS_URL")),
             allow.describe(),
         )
         if self.patterns is None and not self.known:
@@ -111,9 +112,9 @@ class Command(PrseedCommand):
             )
         if not is_loopback(self.host):
             logger.info("listening on %s: every delivery is still verified with the secret", self.host)
-        refresher = KnownRefresher(settings.get("DATABASE_URL"), allow)
+        refresher = KnownRefresher(config.value(settings, "DATABASE_URL"), allow)
         looping = create_looping_call(refresher.refresh)
-        looping.start(settings.getfloat("PRSEED_WEBHOOK_REFRESH_SECONDS"), now=False)
+        looping.start(config.value(settings, "PRSEED_WEBHOOK_REFRESH_SECONDS"), now=False)
         self.crawler_process.start(stop_after_crawl=False)
         try:
             counts = delivery_counts(queue)

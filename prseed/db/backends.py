@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from prseed import timestamps
 from prseed.db.schema import (
     BOOKKEEPING_TABLES,
     DATA_TABLES,
@@ -33,6 +33,7 @@ from prseed.db.schema import (
 )
 from prseed.exceptions import ConfigError
 from prseed.items import Member, Repository, SyncState
+from prseed.urls import without_password
 
 logger = logging.getLogger(__name__)
 
@@ -528,13 +529,8 @@ def copy_text(rows: list[tuple]) -> str:
 def from_database(value):
     """A value read back from either database, in the form prseed writes it."""
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return timestamps.github(value)
     return value
-
-
-def _masked(url: str) -> str:
-    """The URL with its password hidden; works on URLs too malformed to parse."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def open_database(url: str) -> Database:
@@ -549,7 +545,7 @@ def open_database(url: str) -> Database:
         database = _open_sqlite(url)
     else:
         raise ConfigError(
-            f"DATABASE_URL {_masked(url)!r} is not supported: use postgresql://USER@HOST/DB or sqlite:///PATH"
+            f"DATABASE_URL {without_password(url)!r} is not supported: use postgresql://USER@HOST/DB or sqlite:///PATH"
         )
     return database
 
@@ -562,9 +558,9 @@ def _open_postgresql(url: str) -> Database:
     except psycopg2.Error as exc:
         reason = " ".join(str(exc).split())
         raise ConfigError(
-            f"cannot connect to PostgreSQL at {_masked(url)}: {reason} (check DATABASE_URL)"
+            f"cannot connect to PostgreSQL at {without_password(url)}: {reason} (check DATABASE_URL)"
         ) from None
-    database = PostgreSQLDatabase(connection, f"PostgreSQL database {_masked(url)}")
+    database = PostgreSQLDatabase(connection, f"PostgreSQL database {without_password(url)}")
     database.create_schema()
     return database
 

@@ -9,8 +9,8 @@ What Redis holds, under ``PRSEED_REDIS_PREFIX`` (``prseed`` below):
 * ``prseed:worker:NAME`` (string with a TTL): present while worker NAME is alive;
 * ``prseed:worker:NAME:requests`` / ``:dupefilter``: the worker's scrapy-redis scheduler;
 * ``prseed:token:ID`` (hash) and ``prseed:token:ID:points`` (hash of second -> points):
-  each token's budget, rest and pacing window, shared by all workers. ID is a digest of
-  the token; the token itself never reaches Redis;
+  each credential's budget, rest and pacing window, shared by all workers. ID is the
+  credential's stable id (:class:`prseed.tokens.Credential`); no secret reaches Redis;
 * ``prseed:webhook:deliveries`` (hash) and ``prseed:webhook:delivery:ID`` (with a TTL): the
   webhook receiver's (:mod:`prseed.webhooks`) counts, and the deliveries it has seen.
 
@@ -31,7 +31,7 @@ One module per job: :mod:`~prseed.distributed.client` (the Redis client, its che
 :class:`prseed.addons.DistributedCrawl` registers what a worker needs.
 """
 
-from prseed.distributed.client import REDIS_TIMEOUT, Outage, check_redis, redis_server, safe_url
+from prseed.distributed.client import REDIS_TIMEOUT, Outage, check_redis, redis_server
 from prseed.distributed.queue import RepositoryQueue, check_worker_name, default_worker_name, worker_key
 from prseed.distributed.scheduler import RedisScheduler, SpiderlessStats
 from prseed.distributed.tokens import TOKEN_STATE_SECONDS, SharedTokenPool, token_key
@@ -50,7 +50,6 @@ __all__ = [
     "check_worker_name",
     "default_worker_name",
     "redis_server",
-    "safe_url",
     "token_key",
     "worker_key",
 ]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 import time
-from urllib.parse import urlsplit, urlunsplit
 
+from prseed import config
 from prseed.exceptions import ConfigError
+from prseed.urls import without_password
 
 logger = logging.getLogger(__name__)
 
@@ -20,31 +21,23 @@ def redis_server(settings):
     from scrapy_redis import connection
 
     return connection.get_redis(
-        url=settings.get("PRSEED_REDIS_URL"),
+        url=config.value(settings, "PRSEED_REDIS_URL"),
         socket_timeout=REDIS_TIMEOUT,
         socket_connect_timeout=REDIS_TIMEOUT,
     )
 
 
-def safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
-
-
 def check_redis(settings) -> None:
     """A ConfigError naming the fix when ``PRSEED_REDIS_URL`` cannot be used."""
-    url = settings.get("PRSEED_REDIS_URL")
+    url = config.value(settings, "PRSEED_REDIS_URL")
     try:
         redis_server(settings).ping()
     except ValueError as exc:
-        raise ConfigError(f"PRSEED_REDIS_URL={safe_url(url)!r} is not a Redis URL ({exc})") from None
+        raise ConfigError(f"PRSEED_REDIS_URL={without_password(url)!r} is not a Redis URL ({exc})") from None
     except Exception as exc:
         raise ConfigError(
-            f"cannot reach Redis at {safe_url(url)} ({exc}): start redis-server or fix PRSEED_REDIS_URL"
+            f"cannot reach Redis at {without_password(url)} ({exc}): "
+            "start redis-server or fix PRSEED_REDIS_URL"
         ) from None
 
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 
-from prseed.timestamps import from_epoch, parse
+from prseed.timestamps import epoch, from_epoch
 
 # Best first. ``resume``: a repository a stopped worker handed back, half-written, so it
 # goes before everything queued (a dead worker's repository goes before even those: it is
@@ -87,5 +87,5 @@ def entry(
         return Entry(repository, priority, pushed_at, FROM_DELIVERY, now, by)
     newest = (activity or {}).get(repository)
     if newest:
-        return Entry(repository, priority, parse(newest).timestamp(), FROM_DATABASE, now, by)
+        return Entry(repository, priority, epoch(newest), FROM_DATABASE, now, by)
     return Entry(repository, priority, now, FROM_ENQUEUE, now, by)

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from prseed import config
 from prseed.distributed.client import redis_server
 from prseed.distributed.priority import FROM_ENQUEUE, MANUAL, SPAN, Entry, entry
 from prseed.distributed.scripts import ENQUEUE, RELEASE, TAKE, UPGRADE
@@ -67,6 +68,11 @@ class RepositoryQueue:
         self._release = server.register_script(RELEASE)
         self._upgrade = server.register_script(UPGRADE)
         self.upgraded = False
+
+    @classmethod
+    def from_settings(cls, settings) -> RepositoryQueue:
+        """The queue in the Redis of ``PRSEED_REDIS_URL``, under ``PRSEED_REDIS_PREFIX``."""
+        return cls(redis_server(settings), config.value(settings, "PRSEED_REDIS_PREFIX"))
 
     def entries_key(self, key: str) -> str:
         return f"{key}:entries"
@@ -177,8 +183,8 @@ class RepositoryQueue:
 
 def check_worker_name(settings) -> None:
     """Two live workers of one name would share one request queue: refuse the second."""
-    name = settings.get("PRSEED_WORKER_NAME")
-    if name and RepositoryQueue(redis_server(settings), settings.get("PRSEED_REDIS_PREFIX")).alive(name):
+    name = config.value(settings, "PRSEED_WORKER_NAME")
+    if name and RepositoryQueue.from_settings(settings).alive(name):
         raise ConfigError(
             f"a worker named {name!r} is running (its heartbeat is in Redis): give this one another "
             f"-s PRSEED_WORKER_NAME, or, if that worker was killed, wait PRSEED_WORKER_TTL seconds"

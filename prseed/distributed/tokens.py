@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import deque
+from collections.abc import Iterable
 
 from redis.exceptions import RedisError
 
-from prseed.distributed.client import Outage
+from prseed import config
+from prseed.distributed.client import Outage, redis_server
 from prseed.distributed.scripts import RECORD_BUDGET, REST, REST_UNTIL_RESET
-from prseed.ratelimit import PACING_WINDOW, TokenPool, TokenState
+from prseed.tokens import PACING_WINDOW, Credential, TokenPool, TokenState
 
 TOKEN_STATE_SECONDS = 7200  # GitHub's budgets reset hourly: older shared state is stale
 
 
-def token_key(prefix: str, token: str) -> str:
-    """A token's key in Redis: a digest, so the token itself never reaches Redis."""
-    return f"{prefix}:token:{hashlib.sha256(token.encode()).hexdigest()[:20]}"
+def token_key(prefix: str, credential_id: str) -> str:
+    """A credential's key in Redis: its stable id, so that no secret reaches Redis and a
+    credential whose secret is renewed keeps its budget."""
+    return f"{prefix}:token:{credential_id}"
 
 
 class SharedTokenPool(TokenPool):
@@ -28,14 +30,20 @@ class SharedTokenPool(TokenPool):
     and secondary-limit strikes stay per worker.
     """
 
-    def __init__(self, tokens: list[str], server, prefix: str, **kwargs) -> None:
-        super().__init__(tokens, **kwargs)
+    def __init__(self, credentials: Iterable[Credential], server, prefix: str, **kwargs) -> None:
+        super().__init__(credentials, **kwargs)
         self.server = server
-        self.keys = {state.label: token_key(prefix, state.token) for state in self.tokens}
+        self.keys = {state.id: token_key(prefix, state.id) for state in self.tokens}
         self._record_budget = server.register_script(RECORD_BUDGET)
         self._shared_rest = server.register_script(REST)
         self._rest_until_reset = server.register_script(REST_UNTIL_RESET)
         self.outage = Outage("each worker paces its tokens on its own meanwhile")
+
+    @classmethod
+    def from_crawler(cls, crawler, credentials: Iterable[Credential]) -> SharedTokenPool:
+        settings = crawler.settings
+        prefix = config.value(settings, "PRSEED_REDIS_PREFIX")
+        return cls(credentials, redis_server(settings), prefix, **cls.limits(settings))
 
     def share(self, write, **arguments) -> None:
         try:
@@ -47,8 +55,8 @@ class SharedTokenPool(TokenPool):
         """Bring every token's state up to what all workers know."""
         pipe = self.server.pipeline(transaction=False)
         for state in self.tokens:
-            pipe.hgetall(self.keys[state.label])
-            pipe.hgetall(self.keys[state.label] + ":points")
+            pipe.hgetall(self.keys[state.id])
+            pipe.hgetall(self.keys[state.id] + ":points")
         try:
             answers = pipe.execute()
         except RedisError as exc:
@@ -82,11 +90,11 @@ class SharedTokenPool(TokenPool):
     def record_budget(self, state: TokenState, remaining: int, reset_at: float, limit: int | None = None):
         super().record_budget(state, remaining, reset_at, limit)
         args = [remaining, reset_at, "" if limit is None else limit, TOKEN_STATE_SECONDS]
-        self.share(self._record_budget, keys=[self.keys[state.label]], args=args)
+        self.share(self._record_budget, keys=[self.keys[state.id]], args=args)
 
     def record_cost(self, state: TokenState, points: int) -> None:
         super().record_cost(state, points)
-        key = self.keys[state.label] + ":points"
+        key = self.keys[state.id] + ":points"
         pipe = self.server.pipeline()
         pipe.hincrby(key, int(self.clock()), points)
         pipe.expire(key, int(PACING_WINDOW * 2))
@@ -95,10 +103,8 @@ class SharedTokenPool(TokenPool):
     def rest_until_reset(self, state: TokenState, reset_at: float) -> None:
         super().rest_until_reset(state, reset_at)
         args = [state.reset_at, TOKEN_STATE_SECONDS]
-        self.share(self._rest_until_reset, keys=[self.keys[state.label]], args=args)
+        self.share(self._rest_until_reset, keys=[self.keys[state.id]], args=args)
 
     def _rest(self, state: TokenState, until: float, reason: str) -> None:
         super()._rest(state, until, reason)
-        self.share(
-            self._shared_rest, keys=[self.keys[state.label]], args=[until, reason, TOKEN_STATE_SECONDS]
-        )
+        self.share(self._shared_rest, keys=[self.keys[state.id]], args=[until, reason, TOKEN_STATE_SECONDS])

@@ -10,10 +10,10 @@ from redis.exceptions import RedisError
 from scrapy import signals
 from scrapy.utils.asyncio import create_looping_call
 
-from prseed import outcome
+from prseed import config, outcome
 from prseed import signals as prseed_signals
 from prseed.alarm import Alarm
-from prseed.distributed.client import Outage, redis_server
+from prseed.distributed.client import Outage
 from prseed.distributed.priority import Entry
 from prseed.distributed.queue import Release, RepositoryQueue
 from prseed.exceptions import off
@@ -35,10 +35,10 @@ class Worker:
         settings = crawler.settings
         self.crawler = crawler
         self.queue = queue
-        self.name = settings.get("PRSEED_WORKER_NAME")
-        self.ttl = settings.getfloat("PRSEED_WORKER_TTL")
-        self.capacity = settings.getint("PRSEED_WORKER_REPOSITORIES")
-        self.idle_exit = settings.getfloat("PRSEED_WORKER_IDLE_EXIT")
+        self.name = config.value(settings, "PRSEED_WORKER_NAME")
+        self.ttl = config.value(settings, "PRSEED_WORKER_TTL")
+        self.capacity = config.value(settings, "PRSEED_WORKER_REPOSITORIES")
+        self.idle_exit = config.value(settings, "PRSEED_WORKER_IDLE_EXIT")
         self.poll = min(1.0, self.ttl / 3)
         self.held: set[str] = set()
         self.failed: set[str] = set()  # repositories whose crawl could not complete
@@ -54,9 +54,9 @@ class Worker:
     def from_crawler(cls, crawler) -> Worker:
         """An extension, so that it is built once the add-ons have set its settings."""
         settings = crawler.settings
-        if not settings.get("PRSEED_REDIS_URL"):
+        if not config.value(settings, "PRSEED_REDIS_URL"):
             raise off(cls, "PRSEED_REDIS_URL is not set: one process, no worker")
-        return cls(crawler, RepositoryQueue(redis_server(settings), settings.get("PRSEED_REDIS_PREFIX")))
+        return cls(crawler, RepositoryQueue.from_settings(settings))
 
     def opened(self) -> None:
         self.beat()

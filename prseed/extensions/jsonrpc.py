@@ -28,31 +28,32 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from scrapy import signals
-from scrapy.utils.asyncio import call_later, create_looping_call
+from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy.utils.reactor import listen_tcp
 from twisted.internet.error import CannotListenError
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
-from prseed import config
+from prseed import config, timestamps
 from prseed import signals as prseed_signals
 from prseed.exceptions import ConfigError, off
-from prseed.extensions.progress import EtaEstimator
+from prseed.extensions.progress import EtaEstimator, ProgressExtension
 from prseed.protocols import ReportsProgress
+from prseed.urls import without_password
 
 logger = logging.getLogger(__name__)
 
 PATH = b"/crawler"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORTS = [6024, 6030]
-SECRET_ENVIRONMENT = "PRSEED_JSONRPC_SECRET"  # read when JSONRPC_SECRET is unset (like GITHUB_TOKEN)
+SECRET_ENVIRONMENT = config.setting("JSONRPC_SECRET").env  # read when JSONRPC_SECRET is unset
 MAX_BODY = 64 * 1024  # bytes; a request of this service is a few dozen
-PROGRESS_SAMPLE_EVERY = 2.0  # seconds; a resumed repository's rate counts from its first sight
 STARTING_POLL = 0.1  # seconds between looks at whether a starting crawl's engine runs yet
+
+# The methods the service answers (``scrapy rpc`` lists them too).
+READ_METHODS = ("stats", "progress", "tokens", "settings")  # no secret needed
+CONTROL_METHODS = ("pause", "unpause", "close")  # JSONRPC_SECRET needed
 
 # JSON-RPC 2.0 error codes (https://www.jsonrpc.org/specification#error_object)
 PARSE_ERROR = -32700
@@ -149,12 +150,13 @@ def configured_secret(settings) -> bytes | None:
     return None if secret is None else secret.encode("utf-8")
 
 
-def check_settings(settings) -> None:
-    """ConfigError for a JSON-RPC setting the service cannot use (for a one-line error)."""
-    if settings.getbool("JSONRPC_ENABLED"):
-        port_range(settings.get("JSONRPC_PORT", DEFAULT_PORTS))
-        if not str(settings.get("JSONRPC_HOST") or "").strip():
-            raise ConfigError("JSONRPC_HOST is empty: give the address to listen on, e.g. 127.0.0.1")
+def listening_address(settings) -> tuple[str, list[int]]:
+    """``JSONRPC_HOST`` and the ports of ``JSONRPC_PORT``, where the service listens (and
+    ``scrapy rpc`` calls it); ConfigError for one it cannot use (for a one-line error)."""
+    host = config.value(settings, "JSONRPC_HOST").strip()
+    if not host:
+        raise ConfigError("JSONRPC_HOST is empty: give the address to listen on, e.g. 127.0.0.1")
+    return host, config.value(settings, "JSONRPC_PORT")
 
 
 def is_loopback(host: str) -> bool:
@@ -166,22 +168,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def without_password(value: str) -> str:
-    """A URL with its user-info removed (a proxy or GHES URL may carry a password)."""
-    if "://" not in value or "@" not in value:
-        return value
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return "(hidden)"
-    if parts.username is None and parts.password is None:
-        return value
-    netloc = parts.hostname or ""
-    if parts.port is not None:
-        netloc = f"{netloc}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def visible_setting(name: str) -> bool:
     if name in VISIBLE_SETTINGS:
         return True
@@ -189,13 +175,15 @@ def visible_setting(name: str) -> bool:
 
 
 def json_safe(value: Any) -> Any:
-    """``value`` with only JSON types: datetimes as ISO-8601 strings, durations in seconds,
-    sets as sorted lists, anything else unknown as its ``str``."""
+    """``value`` with only JSON types: datetimes in GitHub's form, dates as ISO-8601 strings,
+    durations in seconds, sets as sorted lists, anything else unknown as its ``str``."""
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
         return value if value == value and abs(value) != float("inf") else str(value)
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):
+        return timestamps.github(value)
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, timedelta):
         return value.total_seconds()
@@ -292,18 +280,10 @@ class JsonRpcService:
         self.ports = ports
         self._secret = secret
         self.port = None  # the listening port (twisted IListeningPort) while the service runs
-        self.estimator = EtaEstimator(crawler)
-        self.sampler = None
-        self.read_methods: dict[str, Callable[[], Any]] = {
-            "stats": self.stats,
-            "progress": self.progress,
-            "tokens": self.tokens,
-            "settings": self.settings,
-        }
+        self.estimator: EtaEstimator | None = None  # the Progress extension's, from spider_opened
+        self.read_methods: dict[str, Callable[[], Any]] = {name: getattr(self, name) for name in READ_METHODS}
         self.control_methods: dict[str, Callable[[str], Any]] = {
-            "pause": self.pause,
-            "unpause": self.unpause,
-            "close": self.close,
+            name: getattr(self, name) for name in CONTROL_METHODS
         }
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -311,11 +291,9 @@ class JsonRpcService:
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
-        if not settings.getbool("JSONRPC_ENABLED"):
+        if not config.value(settings, "JSONRPC_ENABLED"):
             raise off(cls, "JSONRPC_ENABLED is off")
-        check_settings(settings)
-        host = str(settings.get("JSONRPC_HOST") or DEFAULT_HOST).strip()
-        ports = port_range(settings.get("JSONRPC_PORT", DEFAULT_PORTS))
+        host, ports = listening_address(settings)
         return cls(crawler, host, ports, configured_secret(settings))
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -329,6 +307,8 @@ class JsonRpcService:
         return f"http://{host}:{address.port}{PATH.decode()}"
 
     def spider_opened(self, spider) -> None:
+        progress = self.crawler.get_extension(ProgressExtension)
+        self.estimator = progress.estimator if progress is not None else None
         site = QuietSite(CrawlerResource(self))
         site.displayTracebacks = False
         try:
@@ -350,23 +330,12 @@ class JsonRpcService:
                 "read the crawl's stats, progress and settings",
                 self.host,
             )
-        self.sampler = create_looping_call(self.sample_progress)
-        self.sampler.start(PROGRESS_SAMPLE_EVERY)
 
     async def spider_closed(self, spider, reason: str) -> None:
-        if self.sampler is not None and self.sampler.running:
-            self.sampler.stop()
-        self.sampler = None
         port, self.port = self.port, None
         if port is not None:
             await maybe_deferred_to_future(port.stopListening())
             logger.info("JSON-RPC service stopped")
-
-    def sample_progress(self) -> None:
-        try:
-            self.estimator.observe(self.spider_progress(), time.time())
-        except Exception:
-            logger.debug("JSON-RPC service: could not sample the progress", exc_info=True)
 
     # --- requests -----------------------------------------------------------------------
 
@@ -446,8 +415,9 @@ class JsonRpcService:
         return spider.progress() if isinstance(spider, ReportsProgress) else {}
 
     def progress(self) -> dict:
-        """Per repository: the spider's ``progress()`` plus ``eta_seconds`` (the progress
-        lines' estimate; 0 once complete, null while unknown)."""
+        """Per repository: the spider's ``progress()`` plus ``eta_seconds`` (the Progress
+        extension's estimate, as its lines show it; 0 once complete, null while unknown or
+        without that extension)."""
         report, now = self.spider_progress(), time.time()
         return json_safe(
             {
@@ -459,6 +429,8 @@ class JsonRpcService:
     def eta_seconds(self, repository: str, entry: dict, now: float) -> float | None:
         if entry["state"] == "complete":
             return 0.0
+        if self.estimator is None:
+            return None
         eta = self.estimator.eta(repository, entry, now)
         return None if eta is None else round(eta, 1)
 

@@ -9,21 +9,22 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime
 
 from scrapy import signals
 from scrapy.utils.asyncio import create_looping_call
 
-from prseed import meta
+from prseed import config, meta
 from prseed import signals as prseed_signals
 from prseed.exceptions import off
 from prseed.middlewares.tokens import TokenPoolMiddleware
 from prseed.protocols import ReportsProgress
 from prseed.texttables import aligned
+from prseed.timestamps import clock_time, epoch
 
 logger = logging.getLogger(__name__)
 
 LIVE_EVERY = 1.0  # seconds between redraws of the live status line
+SAMPLE_EVERY = 2.0  # seconds; a resumed repository's rate counts from its first sight
 CLEAR_LINE = "\r\x1b[K"  # back to the line's start, erase to its end
 UNDER_WAY = ("listing PRs", "completing PRs")  # the states a pause holds up
 SUMMARY_ROWS = (  # (header, table in progress()["rows"])
@@ -33,14 +34,6 @@ SUMMARY_ROWS = (  # (header, table in progress()["rows"])
     ("files", "files"),
     ("check runs", "check_runs"),
 )
-
-
-def epoch(timestamp: str) -> float:
-    return datetime.fromisoformat(timestamp).timestamp()
-
-
-def clock(timestamp: str) -> str:
-    return datetime.fromisoformat(timestamp).strftime("%H:%M:%S UTC")
 
 
 def duration(seconds: float) -> str:
@@ -143,6 +136,8 @@ class ProgressExtension:
     token a rate-limit wait is for; on a terminal it also redraws one status line on stderr.
     At close it logs a table per repository: rows fetched, points, requests, retries,
     elapsed time and state.  A crawl of hours should never look stuck, nor end unexplained.
+
+    Its ``estimator`` is the crawl's one ETA: the JSON-RPC ``progress`` reads it too.
     """
 
     def __init__(self, crawler, interval: float, live: bool) -> None:
@@ -158,7 +153,7 @@ class ProgressExtension:
     def from_crawler(cls, crawler):
         if not issubclass(crawler.spidercls, ReportsProgress):
             raise off(cls, "the spider reports no progress")
-        interval = crawler.settings.getfloat("PRSEED_PROGRESS_INTERVAL")
+        interval = config.value(crawler.settings, "PRSEED_PROGRESS_INTERVAL")
         extension = cls(crawler, interval, live=bool(interval) and sys.stderr.isatty())
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.response_received, signal=signals.response_received)
@@ -167,6 +162,7 @@ class ProgressExtension:
 
     def spider_opened(self) -> None:
         self.tokens = self.crawler.get_downloader_middleware(TokenPoolMiddleware)  # None offline
+        self.start(self.sample, SAMPLE_EVERY)
         if self.interval:
             self.start(self.log_progress, self.interval)
         if self.live:
@@ -199,6 +195,10 @@ class ProgressExtension:
 
     # --- while the crawl runs -----------------------------------------------------------
 
+    def sample(self) -> None:
+        """Anchor the ETA of every repository as soon as it shows, lines or not."""
+        self.estimator.observe(self.crawler.spider.progress(), time.time())
+
     def log_progress(self) -> None:
         now = time.time()
         for repository, report in self.crawler.spider.progress().items():
@@ -208,7 +208,7 @@ class ProgressExtension:
             logger.info(
                 "waiting for a GitHub token: %s frees first, at %s (%s), in %s",
                 wait["token"],
-                clock(wait["until"]),
+                clock_time(epoch(wait["until"])),
                 wait["reason"],
                 duration(max(epoch(wait["until"]) - now, 0)),
             )
@@ -254,7 +254,7 @@ class ProgressExtension:
             parts.append(f"ETA {duration(max(eta for eta in etas if eta is not None))}")
         wait = self.waiting()
         if wait is not None:
-            parts.append(f"waiting for token {wait['token']} until {clock(wait['until'])}")
+            parts.append(f"waiting for token {wait['token']} until {clock_time(epoch(wait['until']))}")
         return ", ".join(parts)
 
     # --- at the end ---------------------------------------------------------------------

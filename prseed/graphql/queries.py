@@ -1,4 +1,8 @@
-"""Every GraphQL document prseed sends, built from one table of connections.
+"""Every GraphQL document prseed sends, built from the streams' declarations.
+
+Three documents per stream (see :mod:`prseed.engine.declarations`): a page of the
+repository's connection, its nodes again by id, and for each connection followed, the
+next page by the parent's node id.
 
 GitHub's point cost of a query is the number of connection pages it could
 need (each nested ``first:`` multiplies the pages below it) divided by 100,
@@ -19,255 +23,116 @@ commits in ``all`` mode.
 
 from __future__ import annotations
 
+import re
+import textwrap
 from dataclasses import dataclass
 
-CHECK_RUN_MODES = ("head", "all", "none")
+from prseed.engine.declarations import Connection, Fragment, Nested, Stream
+from prseed.streams import variants
 
 RATE_LIMIT = "rateLimit { cost remaining resetAt }"
 # One cheap query per token at spider open: is it valid, whose is it, how much budget is left.
 TOKEN_CHECK_QUERY = "query TokenCheck { viewer { login } rateLimit { limit remaining resetAt cost } }"
 PAGE_INFO = "pageInfo { hasNextPage endCursor }"
 
-FRAGMENTS = {
-    "Actor": """
-fragment Actor on Actor {
-  __typename
-  login
-  ... on User { databaseId name }
-  ... on Bot { databaseId }
-}""",
-    "Review": """
-fragment Review on PullRequestReview {
-  id
-  fullDatabaseId
-  state
-  body
-  submittedAt
-  createdAt
-  authorAssociation
-  author { ...Actor }
-  commit { oid }
-}""",
-    "Commit": """
-fragment Commit on PullRequestCommit {
-  commit {
-    oid
-    messageHeadline
-    message
-    authoredDate
-    committedDate
-    additions
-    deletions
-    author { name email user { ...Actor } }
-  }
-}""",
-    "CommitWithChecks": """
-fragment CommitWithChecks on PullRequestCommit {
-  ...Commit
-  commit { ...CheckSuites }
-}""",
-    "File": """
-fragment File on PullRequestChangedFile {
-  path
-  additions
-  deletions
-  changeType
-}""",
-    "Label": """
-fragment Label on Label {
-  id
-  name
-  color
-  description
-}""",
-    "ClosingIssue": """
-fragment ClosingIssue on Issue {
-  number
-  title
-  state
-  url
-  repository { nameWithOwner }
-}""",
-    "CheckRun": """
-fragment CheckRun on CheckRun {
-  id
-  databaseId
-  name
-  status
-  conclusion
-  startedAt
-  completedAt
-  detailsUrl
-}""",
-}
-
-FRAGMENT_DEPENDENCIES = {
-    "Review": ("Actor",),
-    "Commit": ("Actor",),
-    "CommitWithChecks": ("Commit", "CheckSuites"),
-    "CheckSuites": ("CheckSuite",),
-    "CheckSuite": ("CheckRun",),
-}
-
 
 @dataclass(frozen=True)
-class Connection:
-    """A paginated connection prseed follows to its end."""
+class Rendered:
+    """A fragment's text, with the fragments it needs."""
 
-    name: str  # the field on the parent type
-    parent_type: str  # the GraphQL type whose node id a follow-up query starts from
-    fragment: str  # the fragment that selects one node
-    first_page: int  # nodes asked for inside the pull-request page
-    follow_page: int  # nodes asked for per follow-up query
-    total_count: bool = False
+    name: str
+    text: str
+    needs: tuple[Rendered, ...]
 
 
-PULL_REQUEST_CONNECTIONS = {
-    "labels": Connection("labels", "PullRequest", "Label", 20, 100),
-    "closingIssuesReferences": Connection("closingIssuesReferences", "PullRequest", "ClosingIssue", 10, 100),
-    "reviews": Connection("reviews", "PullRequest", "Review", 50, 100),
-    "commits": Connection("commits", "PullRequest", "Commit", 40, 100),
-    "files": Connection("files", "PullRequest", "File", 100, 100, total_count=True),
-}
-CHECK_SUITES = Connection("checkSuites", "Commit", "CheckSuite", 5, 25)
-CHECK_RUNS = Connection("checkRuns", "CheckSuite", "CheckRun", 10, 100)
-
-CONNECTIONS = {
-    **PULL_REQUEST_CONNECTIONS,
-    CHECK_SUITES.name: CHECK_SUITES,
-    CHECK_RUNS.name: CHECK_RUNS,
-}
-
-FRAGMENTS["CheckSuites"] = f"""
-fragment CheckSuites on Commit {{
-  id
-  oid
-  checkSuites(first: {CHECK_SUITES.first_page}) {{ {PAGE_INFO} nodes {{ ...CheckSuite }} }}
-}}"""
-FRAGMENTS["CheckSuite"] = f"""
-fragment CheckSuite on CheckSuite {{
-  id
-  app {{ slug }}
-  checkRuns(first: {CHECK_RUNS.first_page}) {{ {PAGE_INFO} nodes {{ ...CheckRun }} }}
-}}"""
+def _selection(connection: Connection, first: int, after: bool) -> str:
+    arguments = f"first: {first}" + (", after: $after" if after else "")
+    total = " totalCount" if connection.total_count else ""
+    return f"{connection.name}({arguments}) {{{total} {PAGE_INFO} nodes {{ ...{connection.node.name} }} }}"
 
 
-def _with_fragments(body: str, roots: tuple[str, ...]) -> str:
-    needed: list[str] = []
+def _rendered(fragment: Fragment, nested: tuple[Nested, ...] = ()) -> Rendered:
+    """``fragment`` with the first page of each nested connection (or the field that
+    reaches its holders) after its own fields."""
+    lines = textwrap.dedent(fragment.fields).strip().splitlines()
+    needs = [_rendered(used) for used in fragment.uses]
+    for link in nested:
+        if link.via is None:
+            lines.append(_selection(link.connection, link.connection.first_page, after=False))
+            needs.append(node_fragment(link.connection))
+        else:
+            lines.append(link.selection)
+            needs.append(_rendered(link.via, (Nested(link.connection),)))
+    text = f"\nfragment {fragment.name} on {fragment.on} {{\n  " + "\n  ".join(lines) + "\n}"
+    return Rendered(fragment.name, text, tuple(needs))
 
-    def add(name: str) -> None:
-        if name in needed:
+
+def node_fragment(connection: Connection) -> Rendered:
+    return _rendered(connection.node, connection.nested)
+
+
+def _document(body: str, roots: tuple[Rendered, ...]) -> str:
+    """``body`` with every fragment ``roots`` need, each once, in the order first needed."""
+    needed: dict[str, Rendered] = {}
+
+    def add(fragment: Rendered) -> None:
+        if fragment.name in needed:
+            if needed[fragment.name].text != fragment.text:
+                raise ValueError(f"two different fragments named {fragment.name}")
             return
-        needed.append(name)
-        for dependency in FRAGMENT_DEPENDENCIES.get(name, ()):
+        needed[fragment.name] = fragment
+        for dependency in fragment.needs:
             add(dependency)
 
     for root in roots:
         add(root)
-    return body.strip() + "\n" + "".join(FRAGMENTS[name] for name in needed) + "\n"
+    return body.strip() + "\n" + "".join(fragment.text for fragment in needed.values()) + "\n"
 
 
-def _commit_fragment(check_runs: str) -> str:
-    return "CommitWithChecks" if check_runs == "all" else "Commit"
-
-
-def _connection_selection(connection: Connection, first: int, fragment: str, after: bool) -> str:
-    arguments = f"first: {first}" + (", after: $after" if after else "")
-    total = " totalCount" if connection.total_count else ""
-    return f"{connection.name}({arguments}) {{{total} {PAGE_INFO} nodes {{ ...{fragment} }} }}"
-
-
-def _pull_request_fragment(check_runs: str) -> tuple[str, tuple[str, ...]]:
-    """The fields of one pull request with the first page of each nested connection,
-    and the fragments it needs."""
-    if check_runs not in CHECK_RUN_MODES:
-        raise ValueError(f"check_runs must be one of {CHECK_RUN_MODES}, not {check_runs!r}")
-    selections = []
-    roots = ["Actor"]
-    for connection in PULL_REQUEST_CONNECTIONS.values():
-        fragment = connection.fragment
-        if connection.name == "commits":
-            fragment = _commit_fragment(check_runs)
-        selections.append(_connection_selection(connection, connection.first_page, fragment, after=False))
-        roots.append(fragment)
-    if check_runs == "head":
-        selections.append("headCommit: commits(last: 1) { nodes { commit { ...CheckSuites } } }")
-        roots.append("CheckSuites")
-    nested = "\n  ".join(selections)
-    fragment = f"""
-fragment PullRequest on PullRequest {{
-  id
-  fullDatabaseId
-  number
-  title
-  body
-  state
-  isDraft
-  url
-  createdAt
-  updatedAt
-  closedAt
-  mergedAt
-  baseRefName
-  headRefName
-  headRefOid
-  additions
-  deletions
-  changedFiles
-  reviewDecision
-  mergeCommit {{ oid }}
-  author {{ ...Actor }}
-  mergedBy {{ ...Actor }}
-  milestone {{ id number title state dueOn closedAt createdAt }}
-  {nested}
-}}"""
-    return fragment, tuple(roots)
-
-
-def pull_request_page_query(check_runs: str = "head") -> str:
-    """The query for one page of a repository's pull requests, newest update first."""
-    fragment, roots = _pull_request_fragment(check_runs)
+def page_query(stream: Stream) -> str:
+    """The query for one page of a repository's ``stream``, newest first."""
+    root = _rendered(stream.node, stream.nested)
     body = f"""
-query PullRequestPage($owner: String!, $name: String!, $pageSize: Int!, $after: String) {{
+query {stream.page_operation}($owner: String!, $name: String!, $pageSize: Int!, $after: String) {{
   {RATE_LIMIT}
   repository(owner: $owner, name: $name) {{
     id
     name
     owner {{ login }}
     url
-    pullRequests(first: $pageSize, after: $after, orderBy: {{field: UPDATED_AT, direction: DESC}}) {{
+    {stream.connection}(first: $pageSize, after: $after, orderBy: {stream.order}) {{
       totalCount
       {PAGE_INFO}
-      nodes {{ ...PullRequest }}
+      nodes {{ ...{stream.node.name} }}
     }}
   }}
 }}
-{fragment}"""
-    return _with_fragments(body, roots)
+{root.text}"""
+    return _document(body, root.needs)
 
 
-def pull_requests_by_id_query(check_runs: str = "head") -> str:
-    """The query that fetches pull requests again by node id: those a crash or a failed
+def by_id_query(stream: Stream) -> str:
+    """The query that fetches a stream's nodes again by node id: those a crash or a failed
     page left incomplete in the database."""
-    fragment, roots = _pull_request_fragment(check_runs)
+    root = _rendered(stream.node, stream.nested)
     body = f"""
-query PullRequestsById($ids: [ID!]!) {{
+query {stream.by_id_operation}($ids: [ID!]!) {{
   {RATE_LIMIT}
-  nodes(ids: $ids) {{ ...PullRequest }}
+  nodes(ids: $ids) {{ ...{stream.node.name} }}
 }}
-{fragment}"""
-    return _with_fragments(body, roots)
+{root.text}"""
+    return _document(body, root.needs)
 
 
-def follow_up_query(connection: Connection, check_runs: str = "head") -> str:
+def follow_up_operation(connection: Connection) -> str:
+    return connection.parent_type + connection.name[0].upper() + connection.name[1:]
+
+
+def follow_up_query(connection: Connection) -> str:
     """The query for the next page of one connection of a node, by the node's id."""
-    fragment = connection.fragment
-    if connection.name == "commits":
-        fragment = _commit_fragment(check_runs)
-    operation = connection.parent_type + connection.name[0].upper() + connection.name[1:]
-    selection = _connection_selection(connection, connection.follow_page, fragment, after=True)
+    selection = _selection(connection, connection.follow_page, after=True)
     body = f"""
-query {operation}($id: ID!, $after: String) {{
+query {follow_up_operation(connection)}($id: ID!, $after: String) {{
   {RATE_LIMIT}
   node(id: $id) {{
     ... on {connection.parent_type} {{
@@ -275,15 +140,19 @@ query {operation}($id: ID!, $after: String) {{
     }}
   }}
 }}"""
-    return _with_fragments(body, (fragment,))
+    return _document(body, (node_fragment(connection),))
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def all_queries() -> dict[str, str]:
     """Every document prseed can send, by a descriptive name (for validation tests)."""
     documents = {"token_check": TOKEN_CHECK_QUERY}
-    for mode in CHECK_RUN_MODES:
-        documents[f"pull_request_page[{mode}]"] = pull_request_page_query(mode)
-        documents[f"pull_requests_by_id[{mode}]"] = pull_requests_by_id_query(mode)
-        for connection in CONNECTIONS.values():
-            documents[f"{connection.name}[{mode}]"] = follow_up_query(connection, mode)
+    for variant, stream in variants():
+        documents[f"{_snake(stream.node.on)}_page[{variant}]"] = page_query(stream)
+        documents[f"{stream.name}_by_id[{variant}]"] = by_id_query(stream)
+        for connection in stream.connections().values():
+            documents[f"{connection.name}[{variant}]"] = follow_up_query(connection)
     return documents

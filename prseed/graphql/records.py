@@ -1,8 +1,9 @@
 """Turn the nodes of GitHub's GraphQL answers into items.
 
 Each function takes one node (a dict shaped by the fragments in
-:mod:`prseed.graphql.queries`) and the ids of what it belongs to, and returns
-the items it holds, parents (members, labels) before the rows that name them.
+:mod:`prseed.streams`) and the ids of what it belongs to, and returns the
+items it holds, parents (members, labels) before the rows that name them.  The
+stream declarations say which function reads which node.
 """
 
 from __future__ import annotations
@@ -191,14 +192,3 @@ def check_run(node: dict, context: dict) -> list:
             details_url=node.get("detailsUrl"),
         )
     ]
-
-
-NODE_RECORDS = {
-    "labels": label,
-    "closingIssuesReferences": closing_issue,
-    "reviews": review,
-    "commits": commit,
-    "files": changed_file,
-    "checkSuites": check_suite,
-    "checkRuns": check_run,
-}

@@ -18,7 +18,7 @@ from scrapy.utils.asyncio import sleep
 from twisted.internet import defer, error
 from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
-from prseed import meta
+from prseed import config, meta
 from prseed.protocols import LightensRequests
 from prseed.stats import inc_repository_value
 
@@ -97,8 +97,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     def __init__(self, settings) -> None:
         super().__init__(settings)
-        self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE")
-        self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX")
+        self.backoff_base = config.value(settings, "RETRY_BACKOFF_BASE")
+        self.backoff_max = config.value(settings, "RETRY_BACKOFF_MAX")
         self.rng = random.Random()
 
     def backoff(self, retry: int) -> float:

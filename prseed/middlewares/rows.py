@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from scrapy.http import Request
 
+from prseed import config
 from prseed.exceptions import off
 from prseed.items import Rows
 
@@ -22,7 +23,7 @@ class RowsMiddleware:
     def from_crawler(cls, crawler):
         if crawler.settings.getdict("FEEDS"):
             raise off(cls, "FEEDS are set: feeds get one item per row")
-        if not crawler.settings.getbool("PRSEED_GROUP_ROWS"):
+        if not config.value(crawler.settings, "PRSEED_GROUP_ROWS"):
             raise off(cls, "PRSEED_GROUP_ROWS is off")
         return cls()
 

@@ -4,35 +4,25 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
 
 from scrapy import signals
 from scrapy.exceptions import CloseSpider, IgnoreRequest
-from scrapy.http import JsonRequest
+from scrapy.http import JsonRequest, Request
 from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.misc import build_from_crawler
 
-from prseed import meta, outcome
+from prseed import config, meta, outcome, timestamps
 from prseed.alarm import Alarm
-from prseed.distributed import SharedTokenPool, redis_server
 from prseed.exceptions import off
 from prseed.graphql.queries import TOKEN_CHECK_QUERY
 from prseed.middlewares.retry import network_cause
-from prseed.ratelimit import TokenPool, TokenState, Wait
-from prseed.tokens import load_tokens
+from prseed.tokens import Credential, CredentialProvider, StaticTokens, TokenState, Wait
 
 logger = logging.getLogger(__name__)
 
 COUNTDOWN_EVERY = 30.0  # seconds between "still waiting" lines
 STOP_CHECK_EVERY = 1.0  # a waiting request notices a stopping crawl this soon
 PRIMARY_ERROR_TYPES = {"RATE_LIMITED", "RATE_LIMIT"}  # GitHub has used both
-
-
-def clock_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%H:%M:%S UTC")
-
-
-def iso_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parsed_body(response) -> dict:
@@ -62,42 +52,45 @@ def is_primary_limit(response, payload: dict) -> bool:
 
 
 class TokenPoolMiddleware:
-    """Sets ``Authorization`` at download time with the usable token that has the most
-    budget left, and strips it as soon as the download is over, so a token is never in a
-    request that is retried (Scrapy copies headers), cached, or pickled into JOBDIR.
+    """Signs every request to ``GITHUB_GRAPHQL_URL`` at download time with the usable
+    credential that has the most budget left, and strips the ``Authorization`` header as
+    soon as the download is over, so a secret is never in a request that is retried
+    (Scrapy copies headers), cached, or pickled into JOBDIR. A request to any other URL is
+    left alone: a secret goes to GitHub's endpoint only.
 
-    * At spider open every token is checked once (``viewer { login }``): a token answered
+    * Credentials come from a :class:`~prseed.tokens.CredentialProvider` (``GITHUB_TOKEN(S)``:
+      :class:`~prseed.tokens.StaticTokens`); one that is due is renewed before it signs.
+    * At spider open every credential is checked once (``viewer { login }``): one answered
       401 is dropped; tokens of the same account share one budget, so only the first is kept.
-    * At most ``GITHUB_MAX_CONCURRENT_PER_TOKEN`` requests in flight per token, and at most
-      ``PRSEED_POINTS_PER_MINUTE`` points per token per minute (GitHub's secondary limit is 2,000).
-    * A secondary limit rests the token for ``Retry-After`` seconds; a primary limit rests it
-      until the budget resets; the request goes to another token or waits for one.
-    * With ``PRSEED_REDIS_URL``, budgets, rests and pacing are shared with the other workers
-      through Redis (:class:`prseed.distributed.SharedTokenPool`).
+    * The pool, of class ``PRSEED_TOKEN_POOL``, decides: at most
+      ``GITHUB_MAX_CONCURRENT_PER_TOKEN`` requests in flight per credential, and at most
+      ``PRSEED_POINTS_PER_MINUTE`` points per credential per minute (GitHub's secondary
+      limit is 2,000). A worker of a distributed crawl shares it through Redis.
+    * A secondary limit rests the credential for ``Retry-After`` seconds; a primary limit
+      rests it until the budget resets; the request goes to another one or waits for one.
     * Waits are non-blocking sleeps; with ``PRSEED_RATELIMIT_WAIT = False`` an exhausted budget
       stops the crawl instead, saying when it resets.
 
-    Runs after the HTTP cache's ``process_request`` (a cache hit needs no token) and before
-    every other ``process_response``. Replayed responses do not touch any budget.
+    Request meta names the credential by its id (:data:`prseed.meta.TOKEN`). Runs after the
+    HTTP cache's ``process_request`` (a cache hit needs no token) and before every other
+    ``process_response``. Replayed responses do not touch any budget.
     """
 
-    def __init__(self, crawler, tokens: list[str]) -> None:
+    def __init__(self, crawler, provider: CredentialProvider) -> None:
         settings = crawler.settings
         self.crawler = crawler
         self.stats = crawler.stats
-        self.endpoint = settings.get("GITHUB_GRAPHQL_URL")
-        self.wait_enabled = settings.getbool("PRSEED_RATELIMIT_WAIT")
-        limits = {
-            "max_in_flight": settings.getint("GITHUB_MAX_CONCURRENT_PER_TOKEN"),
-            "points_per_minute": settings.getint("PRSEED_POINTS_PER_MINUTE"),
+        self.endpoint = config.value(settings, "GITHUB_GRAPHQL_URL")
+        self.signed_url = Request(self.endpoint).url  # as Scrapy writes a request's URL
+        self.wait_enabled = config.value(settings, "PRSEED_RATELIMIT_WAIT")
+        self.provider = provider
+        self.credentials: dict[str, Credential] = {
+            credential.id: credential for credential in provider.credentials()
         }
-        if settings.get("PRSEED_REDIS_URL"):  # workers of a distributed crawl share budgets
-            prefix = settings.get("PRSEED_REDIS_PREFIX")
-            self.pool = SharedTokenPool(tokens, redis_server(settings), prefix, **limits)
-        else:
-            self.pool = TokenPool(tokens, **limits)
-        self.all_tokens = list(self.pool.tokens)  # meta names a token by its index here
-        self.rejected: list[str] = []  # labels of the tokens GitHub answered 401
+        pool_class = config.value(settings, "PRSEED_TOKEN_POOL")
+        self.pool = build_from_crawler(pool_class, crawler, list(self.credentials.values()))
+        self.renewing: set[str] = set()  # ids of the credentials being renewed now
+        self.rejected: list[str] = []  # labels of the credentials GitHub answered 401
         self.token_released = Alarm()  # waiting requests sleep on it
         self.wait_started: float | None = None
         self.last_countdown = 0.0
@@ -106,29 +99,37 @@ class TokenPoolMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler):
-        if crawler.settings.getbool("PRSEED_OFFLINE"):
+        if config.value(crawler.settings, "PRSEED_OFFLINE"):
             raise off(cls, "offline replay needs no token")
-        return cls(crawler, load_tokens(crawler.settings))
+        return cls(crawler, StaticTokens.from_settings(crawler.settings))
+
+    @property
+    def all_tokens(self) -> list[TokenState]:
+        """Every credential's state, in the order given, dropped ones too."""
+        return list(self.pool.states.values())
 
     # --- what the progress log and the JSON-RPC service show ---------------------------
 
     def describe(self) -> list[dict]:
-        """Every token as its label and budget: never the token itself."""
+        """Every credential as its label and budget: never a secret."""
         now = time.time()
-        return [
-            {
-                "token": state.label,
-                "login": state.login,
-                "in_use": state in self.pool.tokens,
-                "remaining": state.remaining,
-                "limit": state.limit,
-                "resets_at": iso_time(state.reset_at) if state.reset_at else None,
-                "resting_until": iso_time(state.resting_until) if state.resting_until > now else None,
-                "rest_reason": state.rest_reason if state.resting_until > now else None,
-                "in_flight": state.in_flight,
-            }
-            for state in self.all_tokens
-        ]
+        described = []
+        for state in self.all_tokens:
+            resting = state.resting_until > now
+            described.append(
+                {
+                    "token": state.label,
+                    "login": state.login,
+                    "in_use": state in self.pool.tokens,
+                    "remaining": state.remaining,
+                    "limit": state.limit,
+                    "resets_at": timestamps.from_epoch(state.reset_at) if state.reset_at else None,
+                    "resting_until": timestamps.from_epoch(state.resting_until) if resting else None,
+                    "rest_reason": state.rest_reason if resting else None,
+                    "in_flight": state.in_flight,
+                }
+            )
+        return described
 
     def waiting(self) -> dict | None:
         """The wait going on now, if every token rests: which token frees first, and when."""
@@ -137,14 +138,14 @@ class TokenPoolMiddleware:
         wait = self.pool.next_wait()
         if wait is None:
             return None
-        return {"token": wait.label, "until": iso_time(wait.until), "reason": wait.reason}
+        return {"token": wait.label, "until": timestamps.from_epoch(wait.until), "reason": wait.reason}
 
     # --- spider open: check every token once --------------------------------------------
 
     async def check_tokens(self) -> None:
         accounts: dict[str, TokenState] = {}
-        for index, state in enumerate(self.all_tokens):
-            status, payload = await self.ask_viewer(index)
+        for state in self.all_tokens:
+            status, payload = await self.ask_viewer(state)
             data = payload.get("data") or {}
             if status == 401:
                 logger.warning(
@@ -173,7 +174,7 @@ class TokenPoolMiddleware:
             accounts[state.login] = state
             rate_limit = data.get("rateLimit") or {}
             if "remaining" in rate_limit:
-                reset_at = datetime.fromisoformat(rate_limit["resetAt"].replace("Z", "+00:00")).timestamp()
+                reset_at = timestamps.parse(rate_limit["resetAt"]).timestamp()
                 self.pool.record_budget(state, rate_limit["remaining"], reset_at, rate_limit.get("limit"))
             logger.info(
                 "GitHub token %s: %s, %s of %s points left",
@@ -192,7 +193,7 @@ class TokenPoolMiddleware:
             raise CloseSpider("no_valid_token")
         self.stats.set_value("prseed/ratelimit/tokens", len(self.pool.tokens))
 
-    async def ask_viewer(self, index: int, attempts: int = 3) -> tuple[int, dict]:
+    async def ask_viewer(self, state: TokenState, attempts: int = 3) -> tuple[int, dict]:
         """Ask GitHub who owns a token; a passing fault (5xx, a body that is not JSON) is
         asked again, so that only a real 401 drops a token."""
         status, payload = 0, {}
@@ -200,7 +201,7 @@ class TokenPoolMiddleware:
             if attempt > 1:
                 logger.info(
                     "could not check GitHub token %s (HTTP %s, %s); asking again (%d/%d)",
-                    self.all_tokens[index].label,
+                    state.label,
                     status,
                     "no login in the answer" if payload else "the answer is not JSON",
                     attempt,
@@ -209,7 +210,7 @@ class TokenPoolMiddleware:
             request = JsonRequest(
                 self.endpoint,
                 data={"query": TOKEN_CHECK_QUERY},
-                meta={meta.CHECK_TOKEN: index, "dont_cache": True, "handle_httpstatus_all": True},
+                meta={meta.CHECK_TOKEN: state.id, "dont_cache": True, "handle_httpstatus_all": True},
                 dont_filter=True,
             )
             try:
@@ -230,17 +231,21 @@ class TokenPoolMiddleware:
     # --- requests -----------------------------------------------------------------------
 
     async def process_request(self, request):
+        """The contract: every request to ``GITHUB_GRAPHQL_URL`` is signed (a token check
+        with the credential it checks, any other with the pool's choice), whatever its meta
+        says; a request to any other URL is left alone, and counted."""
+        if request.url != self.signed_url:
+            self.stats.inc_value("prseed/ratelimit/requests_not_signed")
+            return None
         if meta.CHECK_TOKEN in request.meta:
-            state = self.all_tokens[request.meta[meta.CHECK_TOKEN]]
+            state = self.pool.states[request.meta[meta.CHECK_TOKEN]]
             state.in_flight += 1
-        elif meta.OPERATION in request.meta:
+        else:
             state = await self.acquire()
             if state is None:  # the crawl is stopping: back to the queue (and JOBDIR) it goes
                 return request.replace(dont_filter=True)
-        else:
-            return None
-        request.meta[meta.TOKEN] = self.all_tokens.index(state)
-        request.headers["Authorization"] = f"bearer {state.token}"
+        request.meta[meta.TOKEN] = state.id
+        request.headers["Authorization"] = self.credentials[state.id].authorization()
         return None
 
     async def acquire(self) -> TokenState | None:
@@ -252,9 +257,11 @@ class TokenPoolMiddleware:
             if not self.crawler.engine.running:
                 return None
             state = self.pool.acquire()
-            if state is not None:
+            if state is not None and await self.renewed(state):
                 self.wait_over()
                 return state
+            if state is not None:
+                continue
             wait = self.pool.next_wait()
             timeout = STOP_CHECK_EVERY
             if wait is not None:
@@ -264,6 +271,32 @@ class TokenPoolMiddleware:
                 self.wait_begins(wait)
                 timeout = min(max(wait.until - time.time(), 0.01), STOP_CHECK_EVERY)
             await self.token_released.sleep(timeout)
+
+    async def renewed(self, state: TokenState) -> bool:
+        """Whether the acquired credential may sign now: a due one is renewed first, once
+        for all the requests that want it; one that cannot be is dropped (and released)."""
+        credential = self.credentials[state.id]
+        while state.id in self.renewing:
+            await self.token_released.sleep(STOP_CHECK_EVERY)
+        if state not in self.pool.tokens:
+            self.pool.release(state)
+            return False
+        if not credential.due(time.time()):
+            return True
+        self.renewing.add(state.id)
+        try:
+            await self.provider.renew(credential)
+        except Exception as exc:
+            logger.warning("could not renew GitHub credential %s (%s); not using it", state.label, exc)
+            self.stats.inc_value("prseed/ratelimit/renewals_failed")
+            self.pool.drop(state)
+            self.pool.release(state)
+            return False
+        finally:
+            self.renewing.discard(state.id)
+            self.token_released.ring()
+        self.stats.inc_value("prseed/ratelimit/renewals")
+        return True
 
     def wait_begins(self, wait: Wait) -> None:
         now = time.time()
@@ -277,7 +310,7 @@ class TokenPoolMiddleware:
                 wait.until - now,
                 wait.label,
                 wait.reason,
-                clock_time(wait.until),
+                timestamps.clock_time(wait.until),
             )
         elif now - self.last_countdown >= COUNTDOWN_EVERY:
             self.last_countdown = now
@@ -285,7 +318,7 @@ class TokenPoolMiddleware:
                 "still waiting for a GitHub token: %.0f s left (%s, until %s)",
                 wait.until - now,
                 wait.label,
-                clock_time(wait.until),
+                timestamps.clock_time(wait.until),
             )
 
     def wait_over(self) -> None:
@@ -297,7 +330,7 @@ class TokenPoolMiddleware:
         if self.stopping:
             return
         self.stopping = True
-        reset = datetime.fromtimestamp(wait.until, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        reset = timestamps.day_and_time(wait.until)
         logger.error(
             "every GitHub token has used its budget; it resets at %s. Run again then "
             "(rows already written stay), or set PRSEED_RATELIMIT_WAIT=True to wait",
@@ -314,9 +347,9 @@ class TokenPoolMiddleware:
     # --- responses ----------------------------------------------------------------------
 
     def token_of(self, request) -> TokenState | None:
-        """The token that sent the request (it may have been dropped since)."""
-        index = request.meta.get(meta.TOKEN)
-        return self.all_tokens[index] if index is not None else None
+        """The credential that signed the request (it may have been dropped since)."""
+        credential_id = request.meta.get(meta.TOKEN)
+        return self.pool.states.get(credential_id) if credential_id is not None else None
 
     def process_response(self, request, response):
         request.headers.pop("Authorization", None)
@@ -393,7 +426,7 @@ class TokenPoolMiddleware:
             "secondary rate limit on token %s: resting it %.0f s, until %s",
             state.label,
             seconds,
-            clock_time(state.resting_until),
+            timestamps.clock_time(state.resting_until),
         )
         return self.again(request)
 
@@ -405,6 +438,6 @@ class TokenPoolMiddleware:
         logger.warning(
             "token %s has used its GitHub budget; resting it until %s",
             state.label,
-            clock_time(state.reset_at),
+            timestamps.clock_time(state.reset_at),
         )
         return self.again(request)

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from prseed import timestamps
 from prseed.exceptions import ConfigError
 
 # GitHub: owner is 1-39 alphanumerics or single hyphens; a repository name is 1-100 of [A-Za-z0-9._-].
@@ -30,19 +31,27 @@ class CrawlPlan:
     @property
     def since_timestamp(self) -> str | None:
         """``since`` as GitHub writes timestamps, so ISO strings compare in time order."""
-        return None if self.since is None else f"{self.since.isoformat()}T00:00:00Z"
+        return None if self.since is None else timestamps.start_of(self.since)
+
+
+def repository_name(value: str) -> str | None:
+    """``OWNER/NAME`` of ``value`` (a ``https://github.com/OWNER/NAME`` URL, even with
+    ``.git``, names it too), or None when it names no repository."""
+    name = value.strip().removeprefix("https://github.com/").removesuffix(".git").strip("/")
+    if not REPOSITORY.match(name) or name.endswith((".", "/.", "/..")):
+        return None
+    return name
 
 
 def repository(value: str, argument: str = "-a repo") -> str:
     """``OWNER/NAME`` (a github.com URL is fine too), or a ConfigError naming ``argument``."""
-    value = value.strip()
-    if value.startswith("https://github.com/"):
-        value = value.removeprefix("https://github.com/").removesuffix(".git").strip("/")
-    if not REPOSITORY.match(value) or value.endswith((".", "/.", "/..")):
+    name = repository_name(value)
+    if name is None:
         raise ConfigError(
-            f"{argument}={value!r} is not a repository: write OWNER/NAME, e.g. {argument}=antiwork/gumroad"
+            f"{argument}={value.strip()!r} is not a repository: write OWNER/NAME, "
+            f"e.g. {argument}=antiwork/gumroad"
         )
-    return value
+    return name
 
 
 def repositories_of(arguments: dict, projects) -> tuple[tuple[str, ...], dict]:

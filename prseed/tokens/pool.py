@@ -1,8 +1,10 @@
-"""The token pool: which token may send the next request, and when.
+"""The token pool: which credential may send the next request, and when.
 
-Pure bookkeeping with no I/O, so every rule is unit-testable with a fake clock;
-:class:`prseed.middlewares.tokens.TokenPoolMiddleware` feeds it responses and
-waits when it says so.
+Pure bookkeeping with no I/O and no secret (a credential is known here by its id and
+label only), so every rule is unit-testable with a fake clock;
+:class:`prseed.middlewares.tokens.TokenPoolMiddleware` feeds it responses and waits when
+it says so. The pool's class is the setting ``PRSEED_TOKEN_POOL``: a distributed crawl's
+workers share theirs through Redis (:class:`prseed.distributed.SharedTokenPool`).
 """
 
 from __future__ import annotations
@@ -10,18 +12,20 @@ from __future__ import annotations
 import random
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from prseed.tokens import token_label
+from prseed import config
+from prseed.tokens.credentials import Credential
 
 PACING_WINDOW = 60.0  # seconds: GitHub's secondary limit counts points per minute
 
 
 @dataclass(eq=False)
 class TokenState:
-    """What prseed knows of one token (of one GitHub account)."""
+    """What prseed knows of one credential (of one GitHub account)."""
 
-    token: str = field(repr=False)
+    id: str
     label: str
     login: str | None = None
     limit: int | None = None
@@ -44,7 +48,7 @@ class TokenState:
 
 @dataclass(frozen=True)
 class Wait:
-    """Why no token can be used now, and when the first one can."""
+    """Why no credential can be used now, and when the first one can."""
 
     until: float
     reason: str
@@ -53,19 +57,41 @@ class Wait:
 
 
 class TokenPool:
+    """The credentials in use (``tokens``, in the order given) and every one ever given
+    (``states``, by id: a dropped one is still described)."""
+
     def __init__(
         self,
-        tokens: list[str],
-        max_in_flight: int = 2,
-        points_per_minute: int = 1500,
+        credentials: Iterable[Credential],
+        max_in_flight: int | None = None,
+        points_per_minute: int | None = None,
         clock=time.time,
         rng: random.Random | None = None,
     ) -> None:
-        self.tokens = [TokenState(token=token, label=token_label(token)) for token in tokens]
+        self.states = {
+            credential.id: TokenState(credential.id, credential.label) for credential in credentials
+        }
+        self.tokens = list(self.states.values())
+        # unless told, the limits of the table of settings (its one copy of the defaults)
+        if max_in_flight is None:
+            max_in_flight = config.setting("GITHUB_MAX_CONCURRENT_PER_TOKEN").default
+        if points_per_minute is None:
+            points_per_minute = config.setting("PRSEED_POINTS_PER_MINUTE").default
         self.max_in_flight = max_in_flight
         self.points_per_minute = points_per_minute
         self.clock = clock
         self.rng = rng or random.Random()
+
+    @classmethod
+    def from_crawler(cls, crawler, credentials: Iterable[Credential]) -> TokenPool:
+        return cls(credentials, **cls.limits(crawler.settings))
+
+    @staticmethod
+    def limits(settings) -> dict:
+        return {
+            "max_in_flight": config.value(settings, "GITHUB_MAX_CONCURRENT_PER_TOKEN"),
+            "points_per_minute": config.value(settings, "PRSEED_POINTS_PER_MINUTE"),
+        }
 
     def usable(self, state: TokenState, now: float) -> bool:
         return (
@@ -76,7 +102,7 @@ class TokenPool:
         )
 
     def acquire(self) -> TokenState | None:
-        """The usable token with the most remaining budget, now counted as in flight."""
+        """The usable credential with the most remaining budget, now counted as in flight."""
         now = self.clock()
         candidates = [state for state in self.tokens if self.usable(state, now)]
         if not candidates:
@@ -95,7 +121,7 @@ class TokenPool:
         state.in_flight = max(0, state.in_flight - 1)
 
     def next_wait(self) -> Wait | None:
-        """When a token frees up by time alone, or None if only in-flight requests block."""
+        """When a credential frees up by time alone, or None if only in-flight requests block."""
         now = self.clock()
         waits = []
         for state in self.tokens:
@@ -125,8 +151,8 @@ class TokenPool:
         state.strikes = 0
 
     def rest_secondary(self, state: TokenState, retry_after: float | None) -> float:
-        """Rest a token after a secondary limit: exactly ``Retry-After`` seconds when GitHub
-        says, else 60 s doubling on each repeat, with jitter. Returns the rest in seconds."""
+        """Rest a credential after a secondary limit: exactly ``Retry-After`` seconds when
+        GitHub says, else 60 s doubling on each repeat, with jitter. Returns the rest in seconds."""
         state.strikes += 1
         if retry_after is None:
             seconds = 60.0 * 2 ** (state.strikes - 1) * self.rng.uniform(1.0, 1.25)

@@ -1,0 +1,11 @@
+"""The streams prseed crawls, each declared as data (see :mod:`prseed.engine.declarations`)."""
+
+from __future__ import annotations
+
+from prseed.engine.declarations import Stream
+from prseed.streams.pull_requests import CHECK_RUN_MODES, pull_requests
+
+
+def variants() -> list[tuple[str, Stream]]:
+    """Every stream prseed can crawl, in each of its variants (a setting chooses one)."""
+    return [(mode, pull_requests(mode)) for mode in CHECK_RUN_MODES]

@@ -1,0 +1,29 @@
+"""GitHub credentials and the pool that spends their budgets (README: "Tokens and rate limits").
+
+* :mod:`~prseed.tokens.credentials`: a :class:`Credential`, with a stable id and a label
+  that reveal nothing of its secret;
+* :mod:`~prseed.tokens.providers`: where credentials come from (the
+  :class:`CredentialProvider` protocol; :class:`StaticTokens`, the ``GITHUB_TOKEN(S)``
+  settings);
+* :mod:`~prseed.tokens.pool`: the pool's policy (budgets, rests, pacing), pure, on an
+  injectable clock.
+
+The Scrapy component that signs requests with them is
+:class:`prseed.middlewares.tokens.TokenPoolMiddleware`; the pool workers share through
+Redis is :class:`prseed.distributed.SharedTokenPool`.
+"""
+
+from prseed.tokens.credentials import Credential, token_label
+from prseed.tokens.pool import PACING_WINDOW, TokenPool, TokenState, Wait
+from prseed.tokens.providers import CredentialProvider, StaticTokens
+
+__all__ = [
+    "PACING_WINDOW",
+    "Credential",
+    "CredentialProvider",
+    "StaticTokens",
+    "TokenPool",
+    "TokenState",
+    "Wait",
+    "token_label",
+]
