@@ -202,7 +202,7 @@ class Directory:
 
 @dataclass(frozen=True)
 class Ports:
-    """JSON-RPC's port or range of ports (the service's own parser decides)."""
+    """A port or range of ports to listen on (JSON-RPC's parser decides)."""
 
     expected = "a port or a [low, high] range of ports, e.g. 6024 or 6024,6030 (0: any free port)"
     bad = "http"
@@ -211,7 +211,7 @@ class Ports:
         from prseed.extensions.jsonrpc import port_range
 
         try:
-            return port_range(settings.get(name))
+            return port_range(settings.get(name), name)
         except ConfigError:
             raise ValueError(name) from None
 
@@ -468,6 +468,51 @@ SETTINGS: tuple[Setting, ...] = (
         "seconds a worker waits for new work once none is left anywhere; `inf`: wait for ever "
         "(a daemon fed by a cron'd `scrapy enqueue`)",
     ),
+    # --- webhooks (scrapy webhook)
+    Setting(
+        "PRSEED_WEBHOOK_HOST",
+        Text(),
+        "127.0.0.1",
+        "the address `scrapy webhook` listens on (put a TLS reverse proxy in front of it; "
+        'see "In production")',
+    ),
+    Setting(
+        "PRSEED_WEBHOOK_PORT",
+        Ports(),
+        6050,
+        "its port, or a `[low, high]` range of which the first free one is used; `0`: any free port",
+    ),
+    Setting(
+        "PRSEED_WEBHOOK_SECRET",
+        Text(optional=True),
+        None,
+        "the webhook's secret, as set on GitHub; every delivery's `X-Hub-Signature-256` is checked "
+        "against it, and `scrapy webhook` refuses to start without one",
+        env="PRSEED_WEBHOOK_SECRET",
+        secret=True,
+    ),
+    Setting(
+        "PRSEED_WEBHOOK_REPOSITORIES",
+        Text(optional=True, lists=True),
+        None,
+        "the repositories deliveries may queue, comma-separated `OWNER/NAME` or `OWNER/*`; none: the "
+        "repositories the database (`DATABASE_URL`) already holds. Any other is ignored and counted",
+        shown_default="none (the database's repositories)",
+    ),
+    Setting(
+        "PRSEED_WEBHOOK_DELIVERY_TTL",
+        Number(1),
+        259200,
+        "seconds a delivery's `X-GitHub-Delivery` is remembered in Redis, so that a redelivery of it "
+        "queues nothing (3 days)",
+    ),
+    Setting(
+        "PRSEED_WEBHOOK_REFRESH_SECONDS",
+        Number(1),
+        60,
+        "how often the receiver re-reads the database's repositories (the allow-list when "
+        "`PRSEED_WEBHOOK_REPOSITORIES` is unset, and each one's newest activity)",
+    ),
     # --- JSON-RPC
     Setting(
         "JSONRPC_ENABLED",
@@ -525,6 +570,14 @@ def value(settings, name: str) -> Any:
         shown = "(empty)" if given == "" else repr(given)
         default = shown_default(entry, quote="")
         raise ConfigError(f"{name}={shown} must be {entry.kind.expected}; the default is {default}") from None
+
+
+def secret(settings, name: str) -> str | None:
+    """A secret setting: from ``settings``, else from its environment variable, which is
+    never copied into the settings (see ``Setting.secret``); None when neither is set."""
+    entry = BY_NAME[name]
+    found = value(settings, name) or (os.environ.get(entry.env) if entry.env else None)
+    return str(found) if found else None
 
 
 def project_defaults() -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 REASON = "prseed/outcome/reason"
 CAUSE = "prseed/outcome/cause"
 RERUN_HELPS = "prseed/outcome/rerun_helps"
+HANDED_BACK = "prseed/outcome/handed_back"
 RERUN = "run the same command again to continue where it stopped (rows already written stay)"
 
 
@@ -31,6 +32,12 @@ def record(stats, reason: str, cause: str, rerun_helps: bool) -> None:
         stats.set_value(RERUN_HELPS, rerun_helps)
 
 
+def handed_back(stats, repositories: list[str]) -> None:
+    """A distributed worker stopped by Ctrl-C gave every repository it held back to the
+    queue: the next worker continues them, so the interruption is no reason to run it again."""
+    stats.set_value(HANDED_BACK, len(repositories))
+
+
 def last_line(stats: dict) -> str | None:
     """What a crawl that did not fetch everything it set out to ends with, or None."""
     reason = stats.get("finish_reason")
@@ -39,6 +46,8 @@ def last_line(stats: dict) -> str | None:
     if stats.get(CAUSE):
         parts.append(stats[CAUSE])
         rerun = bool(stats.get(RERUN_HELPS))
+    elif reason == "shutdown" and stats.get(HANDED_BACK) is not None:
+        rerun = False
     elif reason == "shutdown":
         parts.append("the crawl was interrupted (finish reason: shutdown)")
         rerun = True

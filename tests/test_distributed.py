@@ -22,13 +22,18 @@ from scrapy_redis.scheduler import Scheduler
 from prseed import signals as prseed_signals
 from prseed.addons import DistributedCrawl
 from prseed.distributed import RedisScheduler, RepositoryQueue, SharedTokenPool, Worker, worker_key
+from prseed.distributed.priority import FROM_DATABASE, MANUAL, SWEEP, WEBHOOK, entry
+from prseed.distributed.queue import Release
 from prseed.exceptions import ConfigError
 from prseed.spiders.prs import PullRequestsSpider
+from prseed.timestamps import parse
 from prseed.tokens import StaticTokens
 from tests.expected import database_rows, expected_rows
 from tests.fakegithub import FakeGitHub, generate_dataset
 from tests.processes import ScrapyProcess, scrapy
+from tests.test_cli import assert_one_line_error
 from tests.test_ratelimit_crawl import IN_FLIGHT_SLACK, data_requests
+from tests.webhooks import Receiver, event_payload, newest_update, synced_database
 
 REPOSITORIES = [f"acme/repo-{index}" for index in range(6)]
 TOKENS = {"dist-token-aaaa1111": "alice", "dist-token-bbbb2222": "bob"}
@@ -79,6 +84,90 @@ def test_only_the_owner_releases_and_a_requeued_repository_goes_first(redis_url)
     assert queue.release("a/one", "w1", requeue=True)
     assert queue.waiting() == ["a/one", "a/two"]
     assert queue.active() == {}
+
+
+def test_the_queue_takes_a_class_at_a_time_the_most_recently_pushed_first(redis_url):
+    queue = RepositoryQueue(client(redis_url), "prseed")
+    outcomes = queue.add(
+        [
+            entry("a/swept", SWEEP, "test", pushed_at=3000.0),
+            entry("a/manual", MANUAL, "test", pushed_at=1000.0),
+            entry("a/hook-old", WEBHOOK, "test", pushed_at=500.0),
+            entry("a/hook-new", WEBHOOK, "test", pushed_at=2000.0),
+        ]
+    )
+    assert outcomes == ["queued"] * 4
+    assert queue.waiting() == ["a/hook-new", "a/hook-old", "a/manual", "a/swept"]
+    # a better class or a later push moves a repository up; nothing moves one down
+    assert queue.add([entry("a/swept", WEBHOOK, "test", pushed_at=100.0)]) == ["raised"]
+    assert queue.add([entry("a/hook-new", SWEEP, "test", pushed_at=9000.0)]) == ["kept"]
+    assert queue.waiting() == ["a/hook-new", "a/hook-old", "a/swept", "a/manual"]
+    # queued again later, with no news of activity: the enqueue time moves nothing within a class
+    assert queue.add([entry("a/manual", MANUAL, "test", now=time.time())]) == ["kept"]
+    assert queue.add([entry("a/manual", WEBHOOK, "test", now=time.time())]) == ["raised"]
+    assert queue.waiting() == ["a/manual", "a/hook-new", "a/hook-old", "a/swept"]
+    queue.heartbeat("w1", 30)
+    claim = queue.claim("w1")
+    assert claim.repository == "a/manual" and claim.entry.priority == WEBHOOK
+    assert queue.entries(queue.active_key)["a/manual"] == claim.entry
+    assert queue.release("a/manual", "w1", requeue=True) is Release.HANDED_BACK
+    assert queue.waiting()[0] == "a/manual"  # handed back: before every class
+    assert queue.entries(queue.queue_key)["a/manual"].by == "handed back by worker w1"
+
+
+def test_a_dead_workers_repository_comes_before_every_queued_one(redis_url):
+    queue = RepositoryQueue(client(redis_url), "prseed")
+    queue.enqueue(["a/one"])
+    queue.heartbeat("w1", 0.3)
+    queue.heartbeat("w2", 30)
+    assert queue.take("w1") == ("a/one", None)
+    queue.add([entry("a/urgent", WEBHOOK, "test", pushed_at=time.time())])
+    queue.release("a/urgent", "nobody", requeue=True)  # not held: changes nothing
+    time.sleep(0.4)
+    assert queue.take("w2") == ("a/one", "w1")
+    assert queue.take("w2") == ("a/urgent", None)
+
+
+def test_a_repository_asked_for_while_crawled_is_queued_again_behind_itself(redis_url):
+    queue = RepositoryQueue(client(redis_url), "prseed")
+    queue.enqueue(["a/one"])
+    queue.heartbeat("w1", 30)
+    queue.take("w1")
+    assert queue.add([entry("a/one", SWEEP, "test")]) == ["crawling"]  # a sweep asks for no more
+    assert queue.dirty() == set()
+    for pushed_at in (100.0, 300.0, 200.0):
+        assert queue.add([entry("a/one", WEBHOOK, "test", pushed_at=pushed_at)]) == ["dirty"]
+    assert queue.waiting() == [] and queue.dirty() == {"a/one"}
+    assert queue.release("a/one", "w1") is Release.QUEUED_AGAIN
+    assert queue.waiting() == ["a/one"] and queue.dirty() == set()  # three events, one sync
+    assert queue.entries(queue.queue_key)["a/one"].pushed_at == 300.0  # the best of the three
+    # a dirty mark outlives a hand-back: the crawl that continues it may miss the change
+    queue.take("w1")
+    queue.enqueue(["a/one"])
+    assert queue.release("a/one", "w1", requeue=True) is Release.HANDED_BACK
+    queue.take("w1")
+    assert queue.release("a/one", "w1") is Release.QUEUED_AGAIN
+    queue.take("w1")
+    assert queue.release("a/one", "w1") is Release.RELEASED and queue.waiting() == []
+
+
+def test_the_previous_releases_queue_is_served_in_its_order(redis_url):
+    """Redis data of the release whose queue was a plain list: moved into the sorted set
+    on first use (whatever the first use is), in its order, skipping what is being crawled."""
+    server = client(redis_url)
+    server.rpush("prseed:repositories", "old/one", "old/two", "old/crawled", "old/three")
+    server.hset("prseed:active", "old/crawled", "w0")
+    queue = RepositoryQueue(server, "prseed")
+    queue.heartbeat("w0", 30)
+    queue.heartbeat("w1", 30)
+    assert queue.take("w1") == ("old/one", None)
+    assert not server.exists("prseed:repositories")
+    assert queue.upgrade() == 0  # once per process
+    assert queue.waiting() == ["old/two", "old/three"]
+    assert queue.entries(queue.queue_key)["old/two"].by == "the previous release's queue"
+    server.rpush("prseed:repositories", "old/one")
+    assert RepositoryQueue(server, "prseed").upgrade() == 0  # being crawled: not queued twice
+    assert queue.active() == {"old/crawled": "w0", "old/one": "w1"}
 
 
 # --- token budgets shared between workers -------------------------------------------------
@@ -289,6 +378,50 @@ def test_enqueue_command(redis_url):
     )
 
 
+def test_enqueue_sweep_queues_every_known_repository_last_and_list_says_why(redis_url, tmp_path):
+    dataset = generate_dataset({"acme/calm": 3, "acme/busy": 5}, seed=8, big_pr=False)
+    env = {"PRSEED_REDIS_URL": redis_url, "DATABASE_URL": synced_database(dataset, tmp_path / "db.sqlite3")}
+    assert scrapy("enqueue", "acme/new", env=env).returncode == 0
+    swept = scrapy("enqueue", "--sweep", env=env)
+    assert swept.returncode == 0, swept.stderr
+    assert "queued 2 repositories" in swept.stdout
+    by_activity = sorted(dataset.repositories, key=lambda name: newest_update(dataset, name), reverse=True)
+    queue = RepositoryQueue(client(redis_url), "prseed")
+    assert queue.waiting() == ["acme/new", *by_activity]  # manual before sweep; the most recent first
+    known = queue.entries(queue.queue_key)[by_activity[0]]
+    assert (known.priority, known.pushed_at_from) == (SWEEP, FROM_DATABASE)
+    assert known.pushed_at == parse(newest_update(dataset, by_activity[0])).timestamp()
+    # a manual enqueue of a known repository takes its pushed-at from the database too (older
+    # than acme/new's enqueue time)
+    assert scrapy("enqueue", by_activity[1], env=env).returncode == 0
+    assert queue.waiting() == ["acme/new", by_activity[1], by_activity[0]]
+    queue.heartbeat("w1", 30)
+    assert queue.take("w1") == ("acme/new", None)
+    queue.enqueue(["acme/new"])  # asked for while crawled
+    listed = scrapy("enqueue", "--list", env=env).stdout.splitlines()
+    assert listed[0].split() == ["#", "repository", "state", "why"]
+    assert listed[1].split()[:3] == ["1", by_activity[1], "queued"]
+    assert (
+        f"manual, pushed {newest_update(dataset, by_activity[1])} (the database), by scrapy enqueue"
+        in listed[1]
+    )
+    assert listed[2].split()[:3] == ["2", by_activity[0], "queued"]
+    assert f"sweep, pushed {newest_update(dataset, by_activity[0])} (the database)" in listed[2]
+    assert "by scrapy enqueue --sweep" in listed[2]
+    assert (
+        listed[3].split()[:3] == ["acme/new", "crawling", "(w1);"] and "queued again when done" in listed[3]
+    )
+    assert "(the enqueue time), by scrapy enqueue" in listed[3]
+
+
+def test_enqueue_sweep_needs_a_database_that_knows_repositories(redis_url, tmp_path):
+    env = {"PRSEED_REDIS_URL": redis_url, "DATABASE_URL": f"sqlite:///{tmp_path / 'none.sqlite3'}"}
+    assert_one_line_error(scrapy("enqueue", "--sweep", env=env), "knows no repository yet")
+    assert_one_line_error(
+        scrapy("enqueue", "--sweep", "acme/one", env=env), "--sweep queues every repository"
+    )
+
+
 @pytest.mark.parametrize(
     ("arguments", "env", "message"),
     [
@@ -474,6 +607,10 @@ def test_a_stopped_worker_puts_its_repository_back(github, dataset, redis_url, s
     _, stderr = worker.communicate(timeout=120)
     assert "goes back to the queue" in stderr
     assert REPOSITORIES[0] in queue.waiting() and queue.active() == {}
+    # handed back, nothing is lost: exit 0, saying so, and no "run the same command again"
+    assert worker.returncode == 0, stderr[-3000:]
+    assert f"worker w1: stopped; handed {REPOSITORIES[0]} back to the queue for the next worker" in stderr
+    assert "run the same command again" not in stderr and "prseed: error" not in stderr
     rerun = start_worker(github, redis_url, shared_database)  # named by default: HOSTNAME-PID
     _, stderr = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, stderr[-3000:]
@@ -488,3 +625,31 @@ def test_workers_starting_together_create_the_schema_once(shared_database):
     with ThreadPoolExecutor(6) as pool:
         for database in pool.map(lambda _: open_database(shared_database), range(6)):
             database.close()
+
+
+def test_two_workers_take_webhook_triggered_repositories_first(github, dataset, redis_url, shared_database):
+    """The queue holds repositories queued by hand when deliveries arrive for two of them and
+    for a third not yet queued: every worker takes those before any other."""
+    queue = RepositoryQueue(client(redis_url), "prseed")
+    queue.enqueue(REPOSITORIES[:4])
+    triggered = [REPOSITORIES[3], REPOSITORIES[5], REPOSITORIES[1]]
+    receiver = Receiver(redis_url, shared_database, f"PRSEED_WEBHOOK_REPOSITORIES={','.join(REPOSITORIES)}")
+    try:
+        for minutes, repository in enumerate(triggered):
+            pushed_at = f"2025-03-01T10:{59 - minutes:02d}:00Z"  # the first pushed most recently
+            assert receiver.deliver("pull_request", event_payload(repository, pushed_at))[0] == 200
+    finally:
+        receiver.stop()
+    assert queue.waiting()[:3] == triggered
+    workers = [start_worker(github, redis_url, shared_database, name) for name in ("w1", "w2")]
+    errors = [worker.communicate(timeout=300)[1] for worker in workers]
+    for worker, stderr in zip(workers, errors, strict=True):
+        assert worker.returncode == 0, stderr[-3000:]
+    taken = {name: taken_by(stderr, name) for name, stderr in zip(("w1", "w2"), errors, strict=True)}
+    assert sorted(taken["w1"] + taken["w2"]) == sorted(REPOSITORIES[:4] + [REPOSITORIES[5]])
+    for names in taken.values():
+        webhook_first = [name in triggered for name in names]
+        assert webhook_first == sorted(webhook_first, reverse=True), taken
+    assert all(taken.values()), taken
+    assert sum(f"took {name} from the queue (webhook, pushed" in "".join(errors) for name in triggered) == 3
+    assert database_rows(shared_database) == expected_rows(dataset, REPOSITORIES[:4] + [REPOSITORIES[5]])

@@ -2,13 +2,17 @@
 
 What Redis holds, under ``PRSEED_REDIS_PREFIX`` (``prseed`` below):
 
-* ``prseed:repositories`` (list): repositories waiting for a worker, oldest first;
-* ``prseed:active`` (hash): repository -> the worker crawling it;
+* ``prseed:queue`` (sorted set) and ``prseed:queue:entries`` (hash): repositories waiting for
+  a worker, in the order of :mod:`~prseed.distributed.priority`, and why each is queued;
+* ``prseed:dirty`` (+ ``:entries``): repositories asked for again while being crawled;
+* ``prseed:active`` (hash): repository -> the worker crawling it (``:entries``: why it was queued);
 * ``prseed:worker:NAME`` (string with a TTL): present while worker NAME is alive;
 * ``prseed:worker:NAME:requests`` / ``:dupefilter``: the worker's scrapy-redis scheduler;
 * ``prseed:token:ID`` (hash) and ``prseed:token:ID:points`` (hash of second -> points):
   each credential's budget, rest and pacing window, shared by all workers. ID is the
-  credential's stable id (:class:`prseed.tokens.Credential`); no secret reaches Redis.
+  credential's stable id (:class:`prseed.tokens.Credential`); no secret reaches Redis;
+* ``prseed:webhook:deliveries`` (hash) and ``prseed:webhook:delivery:ID`` (with a TTL): the
+  webhook receiver's (:mod:`prseed.webhooks`) counts, and the deliveries it has seen.
 
 A repository's requests stay with the worker that took it, because its callbacks count
 the repository's outstanding pages in that worker's memory. A worker that dies leaves its
@@ -19,6 +23,8 @@ once the batch holding its completed sync is committed.
 
 One module per job: :mod:`~prseed.distributed.client` (the Redis client, its check, outages),
 :mod:`~prseed.distributed.queue` (the queue of repositories and the heartbeats),
+:mod:`~prseed.distributed.priority` (the queue's order), :mod:`~prseed.distributed.known`
+(what the database knows of repositories),
 :mod:`~prseed.distributed.worker` (the Worker extension), :mod:`~prseed.distributed.tokens`
 (the shared token pool), :mod:`~prseed.distributed.scheduler` (scrapy-redis's scheduler) and
 :mod:`~prseed.distributed.scripts` (the Lua scripts, in ``lua/``). The add-on

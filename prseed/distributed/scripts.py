@@ -16,6 +16,7 @@ def lua(name: str) -> str:
 TAKE = lua("take")
 ENQUEUE = lua("enqueue")
 RELEASE = lua("release")
+UPGRADE = lua("upgrade")
 # each token's shared state (prseed.distributed.tokens)
 RECORD_BUDGET = lua("record_budget")
 REST = lua("rest")

@@ -10,11 +10,12 @@ from redis.exceptions import RedisError
 from scrapy import signals
 from scrapy.utils.asyncio import create_looping_call
 
-from prseed import config
+from prseed import config, outcome
 from prseed import signals as prseed_signals
 from prseed.alarm import Alarm
 from prseed.distributed.client import Outage
-from prseed.distributed.queue import RepositoryQueue
+from prseed.distributed.priority import Entry
+from prseed.distributed.queue import Release, RepositoryQueue
 from prseed.exceptions import off
 
 logger = logging.getLogger(__name__)
@@ -70,9 +71,9 @@ class Worker:
         while self.crawler.engine.running:
             try:
                 if unfinished() < self.capacity:
-                    taken = self.queue.take(self.name)
-                    if taken is not None:
-                        return self.took(*taken)
+                    claim = self.queue.claim(self.name)
+                    if claim is not None:
+                        return self.took(claim.repository, claim.previous, claim.entry)
                     if unfinished() or self.held or self.queue.active():
                         idle_since = None
                     else:
@@ -89,12 +90,15 @@ class Worker:
             await self.room.sleep(self.poll)
         return None
 
-    def took(self, repository: str, previous: str | None) -> str:
+    def took(self, repository: str, previous: str | None, queued: Entry | None = None) -> str:
         self.held.add(repository)
         self.failed.discard(repository)  # a new crawl of it begins
         self.crawler.stats.inc_value("prseed/worker/repositories_taken")
         if previous is None:
-            logger.info("worker %s: took %s from the queue", self.name, repository)
+            if queued is not None:
+                self.crawler.stats.inc_value(f"prseed/worker/repositories_taken/{queued.priority}")
+            why = f" ({queued.describe()})" if queued is not None else ""
+            logger.info("worker %s: took %s from the queue%s", self.name, repository, why)
         else:
             self.queue.forget_worker(previous)
             self.crawler.stats.inc_value("prseed/worker/repositories_taken_over")
@@ -143,26 +147,49 @@ class Worker:
                 self.let_go(repository)
                 logger.info("worker %s: %s is synced and committed", self.name, repository)
 
-    def let_go(self, repository: str, requeue: bool = False) -> None:
-        """Missed while Redis is down, the repository stays under this worker's name until
-        its heartbeat expires; the worker that takes it over finds the database's word."""
+    def let_go(self, repository: str, requeue: bool = False) -> Release | None:
+        """Missed while Redis is down (None), the repository stays under this worker's name
+        until its heartbeat expires; the worker that takes it over finds the database's word."""
         self.held.discard(repository)
         try:
-            self.queue.release(repository, self.name, requeue=requeue)
+            released = self.queue.release(repository, self.name, requeue=requeue)
         except RedisError as exc:
             self.outage.report(exc)
+            return None
+        if released is Release.QUEUED_AGAIN:
+            self.crawler.stats.inc_value("prseed/worker/repositories_queued_again")
+            logger.info(
+                "worker %s: %s is queued again: a sync was asked for while it was crawled",
+                self.name,
+                repository,
+            )
+        return released
 
-    def closed(self) -> None:
+    def closed(self, reason: str = "finished") -> None:
         """A clean stop: what is unfinished goes back to the head of the queue (the next
-        worker continues it from the database) and this worker is gone at once."""
+        worker continues it from the database) and this worker is gone at once. Stopped by
+        Ctrl-C with every repository it held handed back and none failed, the crawl leaves
+        nothing to run again (:func:`prseed.outcome.handed_back`)."""
         if self.heart.running:
             self.heart.stop()
-        for repository in sorted(self.held):
+        holding, handed_back = sorted(self.held), []
+        for repository in holding:
             requeue = repository not in self.failed
-            self.let_go(repository, requeue=requeue)
+            released = self.let_go(repository, requeue=requeue)
             if requeue:
                 logger.info("worker %s: %s goes back to the queue", self.name, repository)
+            if released is Release.HANDED_BACK:
+                handed_back.append(repository)
         try:
             self.queue.forget_worker(self.name)
         except RedisError as exc:
             self.outage.report(exc)
+        if reason == "shutdown" and not self.failed and handed_back == holding:
+            outcome.handed_back(self.crawler.stats, handed_back)
+            logger.info(
+                "worker %s: stopped; %s: nothing is lost and nothing needs running again",
+                self.name,
+                f"handed {', '.join(handed_back)} back to the queue for the next worker"
+                if handed_back
+                else "it held no repository",
+            )

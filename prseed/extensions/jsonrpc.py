@@ -23,7 +23,6 @@ import hmac
 import ipaddress
 import json
 import logging
-import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -115,13 +114,14 @@ class RpcError(Exception):
 # --- settings ------------------------------------------------------------------------------
 
 
-def port_range(value: Any) -> list[int]:
-    """``JSONRPC_PORT`` as Scrapy's ``listen_tcp`` wants it: ``[port]`` or ``[low, high]``.
+def port_range(value: Any, name: str = "JSONRPC_PORT") -> list[int]:
+    """A port setting (``JSONRPC_PORT``, ``PRSEED_WEBHOOK_PORT``) as Scrapy's ``listen_tcp``
+    wants it: ``[port]`` or ``[low, high]``.
 
     Accepts a port (``6024``, ``"6024"``), a range (``[6024, 6030]``, ``"6024,6030"``,
     ``"[6024, 6030]"``, ``"6024-6030"``); ``0`` means any free port.  ConfigError otherwise."""
     problem = (
-        f"JSONRPC_PORT={value!r} is not a port or a [low, high] range of ports "
+        f"{name}={value!r} is not a port or a [low, high] range of ports "
         "(e.g. 6024 or [6024, 6030]; 0: any free port)"
     )
     items = value
@@ -146,10 +146,8 @@ def port_range(value: Any) -> list[int]:
 def configured_secret(settings) -> bytes | None:
     """The secret of the control methods: ``JSONRPC_SECRET``, else the environment's
     ``PRSEED_JSONRPC_SECRET``; None when neither is set (control methods are then refused)."""
-    secret = config.value(settings, "JSONRPC_SECRET") or os.environ.get(SECRET_ENVIRONMENT)
-    if not secret:
-        return None
-    return str(secret).encode("utf-8")
+    secret = config.secret(settings, "JSONRPC_SECRET")
+    return None if secret is None else secret.encode("utf-8")
 
 
 def listening_address(settings) -> tuple[str, list[int]]:
