@@ -93,9 +93,7 @@ def static_costs(page_size: int) -> dict:
                 for name, connection in pull_requests("all").connections().items()
             },
             "page_per_pr": {
-                size: round(
-                    cost(page_query(stream), {**page_variables, "pageSize": size}) / size, 3
-                )
+                size: round(cost(page_query(stream), {**page_variables, "pageSize": size}) / size, 3)
                 for size in PAGE_SIZES
             },
         }
