@@ -466,6 +466,11 @@ class Database:
         cursor.execute("SELECT login FROM members")
         return sorted((here - elsewhere) & {login for (login,) in cursor.fetchall()})
 
+    # --- for scrapy simulate: which tables a database holds (those of other releases vary) ---
+    def table_names(self, cursor) -> set[str]:
+        """The names of the tables the database holds."""
+        raise NotImplementedError
+
     def _sql(self, text: str) -> str:
         """``text`` with its ``?`` placeholders in this database's style."""
         return text.replace("?", self.dialect.placeholder)
@@ -485,6 +490,10 @@ class SQLiteDatabase(Database):
     def _column_names(self, cursor, table_name: str) -> set[str]:
         cursor.execute(f"PRAGMA table_info({table_name})")
         return {row[1] for row in cursor.fetchall()}
+
+    def table_names(self, cursor) -> set[str]:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {row[0] for row in cursor.fetchall()}
 
     def _primary_key(self, cursor, table_name: str) -> tuple[str, ...]:
         cursor.execute(f"PRAGMA table_info({table_name})")
@@ -546,6 +555,12 @@ class PostgreSQLDatabase(Database):
             "SELECT column_name FROM information_schema.columns "
             "WHERE table_schema = current_schema() AND table_name = %s",
             (table_name,),
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+    def table_names(self, cursor) -> set[str]:
+        cursor.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
         )
         return {row[0] for row in cursor.fetchall()}
 
