@@ -206,6 +206,7 @@ class Command(PrseedCommand):
                 "since": opts.since and selection.since.isoformat(),
                 "repositories": metrics(database, repositories, selection),
             }
+            check_timelines(document["repositories"], description)
         except ConfigError as exc:
             self.fail(str(exc))
             return
@@ -258,3 +259,16 @@ def incident_labels(value) -> tuple[str, ...]:
     """``PRSEED_INCIDENT_LABELS``: comma-separated, or a list."""
     names = value.split(",") if isinstance(value, str) else list(value)
     return tuple(dict.fromkeys(name.strip() for name in names if name.strip()))
+
+
+def check_timelines(figures: list[dict[str, Any]], description: str) -> None:
+    """Merged PRs of which none has a timeline were crawled by a prseed that did not fetch
+    timelines (a database upgraded from an older one), or with the timeline left out of
+    ``PRSEED_COLLECT``: most figures would be missing, so say so rather than show them."""
+    merged = sum(entry["overall"]["pull_requests_merged"] for entry in figures)
+    without = sum(entry["overall"]["pull_requests_without_timeline"] for entry in figures)
+    if merged and without == merged:
+        raise ConfigError(
+            f"{description} holds no timeline of its {merged} merged PRs (an older prseed, or "
+            f"PRSEED_COLLECT without timeline, crawled them): {CRAWL_FIRST}"
+        )
