@@ -61,7 +61,7 @@ def duration(seconds: float | None) -> str:
 
 
 def number(value: float | None) -> str:
-    return "-" if value is None else f"{value:g}"
+    return "-" if value is None else f"{round(value, 2):g}"
 
 
 def share(value: float | None) -> str:
@@ -128,7 +128,7 @@ def render(document: dict[str, Any]) -> list[str]:
 def week_rows(weeks: list[dict[str, Any]]) -> list[list[str]]:
     rows = [
         ["week", "merged", "cycle p50", "review wait p50", "rounds p50", "draft p50", "queue p50", "reworked"]
-        + ["deploys", "failure rate", "lead p50", "incidents"]
+        + ["deploys ok/all", "failure rate", "lead p50", "incidents"]
     ]
     for week in weeks:
         deployments, incidents = week["deployments"] or {}, week["incidents"] or {}
@@ -142,7 +142,9 @@ def week_rows(weeks: list[dict[str, Any]]) -> list[list[str]]:
                 duration(week["time_in_draft"]["p50"]),
                 duration(week["merge_queue_time"]["p50"]),
                 str(week["rework"]["reworked_pull_requests"]),
-                str(deployments.get("successful", "-")),
+                f"{deployments['successful']}/{deployments['production_deployments']}"
+                if deployments
+                else "-",
                 share(deployments.get("change_failure_rate")),
                 duration(nested(deployments, ("lead_time", "p50"))),
                 str(incidents.get("opened", "-")),
