@@ -543,6 +543,21 @@ SETTINGS: tuple[Setting, ...] = (
         env="PRSEED_JSONRPC_SECRET",
         secret=True,
     ),
+    # --- scrapy metrics
+    Setting(
+        "PRSEED_PRODUCTION_ENVIRONMENT",
+        Text(),
+        "production",
+        "the deployment environment `scrapy metrics` counts deployments, lead time and change failure "
+        "rate of (compared case-insensitively); `-a environment=NAME` overrides it",
+    ),
+    Setting(
+        "PRSEED_INCIDENT_LABELS",
+        Text(lists=True),
+        "incident",
+        "the issue labels (comma-separated, case-insensitive) that make an issue an incident for "
+        "`scrapy metrics`: incident counts and time to restore",
+    ),
 )
 
 BY_NAME: dict[str, Setting] = {entry.name: entry for entry in SETTINGS}

@@ -470,6 +470,23 @@ class Database:
     def table_names(self, cursor) -> set[str]:
         """The names of the tables the database holds."""
         raise NotImplementedError
+    # --- reads for reports (scrapy metrics): plain SELECTs, the same in both dialects ---
+
+    def query(self, sql: str, parameters: tuple = ()) -> list[dict]:
+        """The rows of a SELECT (``?`` placeholders) as dicts by column name, timestamps as
+        GitHub writes them: for reports over tables they need not know the declarations of."""
+        with self.transaction() as cursor:
+            cursor.execute(self._sql(sql), parameters)
+            names = [column[0] for column in cursor.description]
+            rows = cursor.fetchall()
+        return [{name: from_database(value) for name, value in zip(names, row, strict=True)} for row in rows]
+
+    def missing_tables(self, names: tuple[str, ...]) -> list[str]:
+        """Those of ``names`` the database has no table of (one an older prseed made)."""
+        with self.transaction() as cursor:
+            return [name for name in names if not self._column_names(cursor, name)]
+
+    # --- end of reads for reports ---
 
     def _sql(self, text: str) -> str:
         """``text`` with its ``?`` placeholders in this database's style."""
