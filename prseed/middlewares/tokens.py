@@ -43,7 +43,13 @@ def is_secondary_limit(response, payload: dict) -> bool:
 
 
 def is_primary_limit(response, payload: dict) -> bool:
-    if response.status in (403, 429) and response.headers.get(b"X-RateLimit-Remaining") == b"0":
+    """A used-up budget; never "0 of 0 left", GitHub Enterprise Server's word for no limits."""
+    headers = response.headers
+    if (
+        response.status in (403, 429)
+        and headers.get(b"X-RateLimit-Remaining") == b"0"
+        and headers.get(b"X-RateLimit-Limit") != b"0"
+    ):
         return True
     return any(
         isinstance(error, dict) and error.get("type") in PRIMARY_ERROR_TYPES
@@ -410,13 +416,17 @@ class TokenPoolMiddleware:
             if self.renew_on_refusal(state, request):
                 return self.again(request)
             return self.revoked(state, request)
+        if self.renewed_after_refusal.get(state.id) == request.meta.get(meta.TOKEN_GENERATION):
+            del self.renewed_after_refusal[state.id]  # the renewal worked: a later 401 renews again
         if is_secondary_limit(response, payload):
             return self.secondary(state, request, response)
         if is_primary_limit(response, payload):
             return self.primary(state, request, response, payload)
         if response.status == 200:
             cost = ((payload.get("data") or {}).get("rateLimit") or {}).get("cost", 0)
-            self.pool.record_cost(state, cost)
+            # a query is at least one point of the secondary limit, so pacing holds where
+            # GitHub Enterprise Server tells no cost (rate limits off: rateLimit is null)
+            self.pool.record_cost(state, max(cost, 1))
             self.stats.inc_value(f"prseed/ratelimit/points/{state.label}", cost)
         return response
 
@@ -442,7 +452,8 @@ class TokenPoolMiddleware:
     def renew_on_refusal(self, state: TokenState, request) -> bool:
         """Whether a 401 is worth a renewal rather than the credential's end: a renewable
         credential gets one renewal per refusal; a request signed with a secret already
-        replaced just goes again. Only a 401 to the secret such a renewal bought revokes it."""
+        replaced just goes again. Only a 401 to the secret such a renewal bought, before any
+        answer accepted it, revokes it."""
         credential = self.credentials[state.id]
         if not credential.renewable or state not in self.pool.tokens:
             return False

@@ -150,9 +150,14 @@ class TokenPool:
 
     def record_budget(self, state: TokenState, remaining: int, reset_at: float, limit: int | None = None):
         """Take GitHub's word for the budget; answers may arrive out of order, so a
-        higher ``remaining`` counts only when it comes with a later reset."""
+        higher ``remaining`` counts only when it comes with a later reset. A limit of 0 is
+        GitHub Enterprise Server with rate limits off: "0 of 0 left" is no budget to wait
+        for (pacing still applies)."""
         if limit is not None:
             state.limit = limit
+        if limit == 0:
+            state.remaining = None
+            return
         if state.remaining is None or reset_at > state.reset_at + 1:
             state.remaining, state.reset_at = remaining, reset_at
         else:

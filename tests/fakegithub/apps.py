@@ -60,7 +60,7 @@ class FakeApp:
     clock: Any = time.time
     tokens: dict[str, IssuedToken] = field(default_factory=dict)
     jwts_refused: int = 0
-    expired_uses: int = 0  # requests signed with a token past its expiry
+    expired_tokens: set = field(default_factory=set)  # tokens that signed a request past their expiry
     jwts: list[str] = field(default_factory=list)  # every JWT seen (for the secret scans)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -79,13 +79,13 @@ class FakeApp:
 
     def login_of(self, token: str | None) -> str | None:
         """The installation login of a token this App issued (None when it is not one of
-        its tokens, or no longer valid: counted when it has expired)."""
+        its tokens, or no longer valid: then kept in ``expired_tokens``)."""
         with self._lock:
             issued = self.tokens.get(token)
             if issued is None:
                 return None
             if self.clock() >= issued.valid_until:
-                self.expired_uses += 1
+                self.expired_tokens.add(token)
                 return None
         return self.login(issued.installation)
 
