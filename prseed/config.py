@@ -418,6 +418,14 @@ SETTINGS: tuple[Setting, ...] = (
         bad="0",
     ),
     Setting(
+        "PRSEED_DB_RETRY_SECONDS",
+        Number(0),
+        300,
+        "how long a batch waits for a database server that went away (PostgreSQL restarted, a failover): "
+        "the batch is held and the connection remade with back-off, then the crawl goes on; past it, the "
+        "crawl stops (`database_error`). A row the database rejects is not retried",
+    ),
+    Setting(
         "PRSEED_SYNC_OVERLAP_SECONDS",
         Number(0),
         60,
