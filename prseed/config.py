@@ -269,6 +269,43 @@ SETTINGS: tuple[Setting, ...] = (
         env="GITHUB_GRAPHQL_URL",
     ),
     Setting(
+        "GITHUB_API_URL",
+        Url(("https", "http")),
+        "https://api.github.com",
+        "the REST API's base, for a GitHub App's installation tokens; GitHub Enterprise Server: "
+        "`https://HOST/api/v3`",
+        env="GITHUB_API_URL",
+    ),
+    Setting(
+        "GITHUB_APP_ID",
+        Text(optional=True),
+        None,
+        'a GitHub App\'s id: prseed signs as its installations (see "In production"), with personal '
+        "tokens too if any are given",
+        env="GITHUB_APP_ID",
+    ),
+    Setting(
+        "GITHUB_APP_PRIVATE_KEY",
+        Text(optional=True),
+        None,
+        "the path of the App's private key (a PEM file); never logged, nor the tokens bought with it",
+        env="GITHUB_APP_PRIVATE_KEY",
+    ),
+    Setting(
+        "GITHUB_APP_INSTALLATION_ID",
+        Text(optional=True),
+        None,
+        "the App's installation to sign as; none: each repository's installation is asked of GitHub "
+        "(`GET /repos/OWNER/NAME/installation`)",
+        env="GITHUB_APP_INSTALLATION_ID",
+    ),
+    Setting(
+        "PRSEED_APP_TOKEN_REFRESH_AHEAD",
+        Number(0),
+        300,
+        "seconds before an installation token expires (they last an hour) that prseed buys the next one",
+    ),
+    Setting(
         "GITHUB_MAX_CONCURRENT_PER_TOKEN",
         Whole(1),
         2,
@@ -379,6 +416,14 @@ SETTINGS: tuple[Setting, ...] = (
         5,
         "buffered items are written at least this often",
         bad="0",
+    ),
+    Setting(
+        "PRSEED_DB_RETRY_SECONDS",
+        Number(0),
+        300,
+        "how long a batch waits for a database server that went away (PostgreSQL restarted, a failover): "
+        "the batch is held and the connection remade with back-off, then the crawl goes on; past it, the "
+        "crawl stops (`database_error`). A row the database rejects is not retried",
     ),
     Setting(
         "PRSEED_SYNC_OVERLAP_SECONDS",

@@ -38,6 +38,9 @@ from prseed.urls import without_password
 logger = logging.getLogger(__name__)
 
 
+CONNECT_TIMEOUT = 10  # seconds to reach a PostgreSQL server (at start and on reconnecting)
+
+
 class Batch:
     """Rows waiting to be written, de-duplicated by natural key (the last one wins).  A row
     of a parent table replaces its children (see :class:`prseed.db.tables.Parent`); a
@@ -190,6 +193,15 @@ class Database:
         self.connection = connection
         self.description = description
 
+    def connection_lost(self, error: Exception) -> bool:
+        """Whether ``error`` is the server gone (not a row it refused): the same batch may
+        then be written again once :meth:`reconnect` succeeds. In-process SQLite never is."""
+        return False
+
+    def reconnect(self) -> None:
+        """A new connection in place of the lost one (the error of connecting, if it fails)."""
+        raise NotImplementedError(f"{type(self).__name__} has no server to reconnect to")
+
     def create_schema(self) -> None:
         """Create the tables, or upgrade a database an older prseed made, in place and in
         one transaction (under the advisory lock on PostgreSQL): the tables and columns it
@@ -279,7 +291,9 @@ class Database:
             with self.transaction() as cursor:
                 self._write(cursor, batch, replaced_tables, rejected=None)
             return []
-        except self.errors:
+        except self.errors as error:
+            if self.connection_lost(error):
+                raise
             rejected: list[RejectedRow] = []
             with self.transaction() as cursor:
                 self._write(cursor, batch, replaced_tables, rejected=rejected, tainted=tainted)
@@ -566,6 +580,22 @@ class PostgreSQLDatabase(Database):
         super().__init__(connection, description)
         self.errors = (psycopg2.Error,)
         self._staged = False  # the staging tables exist in this session
+        self.url = ""  # set by open_database: what reconnect() connects to
+
+    def connection_lost(self, error: Exception) -> bool:
+        import psycopg2
+
+        return isinstance(error, psycopg2.OperationalError | psycopg2.InterfaceError) and bool(
+            self.connection.closed
+        )
+
+    def reconnect(self) -> None:
+        import psycopg2
+
+        if not self.connection.closed:
+            self.connection.close()
+        self.connection = psycopg2.connect(self.url, connect_timeout=CONNECT_TIMEOUT)
+        self._staged = False  # staging tables belong to the session that is gone
 
     def _column_names(self, cursor, table_name: str) -> set[str]:
         cursor.execute(
@@ -643,7 +673,8 @@ class PostgreSQLDatabase(Database):
             with self.connection.cursor() as cursor:
                 yield cursor
         except BaseException:
-            self.connection.rollback()
+            if not self.connection.closed:  # a lost connection has nothing to roll back
+                self.connection.rollback()
             self._staged = False  # if this transaction created them, they are gone
             raise
         self.connection.commit()
@@ -699,13 +730,14 @@ def _open_postgresql(url: str) -> Database:
     import psycopg2
 
     try:
-        connection = psycopg2.connect(url, connect_timeout=10)
+        connection = psycopg2.connect(url, connect_timeout=CONNECT_TIMEOUT)
     except psycopg2.Error as exc:
         reason = " ".join(str(exc).split())
         raise ConfigError(
             f"cannot connect to PostgreSQL at {without_password(url)}: {reason} (check DATABASE_URL)"
         ) from None
     database = PostgreSQLDatabase(connection, f"PostgreSQL database {without_password(url)}")
+    database.url = url
     database.create_schema()
     return database
 
