@@ -209,6 +209,9 @@ def schema_of(database_url: str) -> dict:
             (name,),
         )
         columns = cursor.fetchall()
+        if not columns:  # a table of a later release
+            schema[name] = ([], [], [])
+            continue
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s ORDER BY indexdef", (name,))
         indexes = cursor.fetchall()
         cursor.execute(
@@ -358,10 +361,13 @@ async def test_an_upgrade_that_fails_changes_nothing(version, dataset, database_
 
 def raw_rows(database_url: str) -> dict[str, list[str]]:
     """Every row of every table, as the database holds them, whatever its schema."""
+    schema = schema_of(database_url)
     connection = connect_raw(database_url)
     cursor = connection.cursor()
     rows = {}
     for table in TABLES:
+        if not schema[table.name][0]:  # a table of a later release
+            continue
         cursor.execute(f"SELECT * FROM {table.name}")
         rows[table.name] = sorted(map(repr, cursor.fetchall()))
     connection.close()
