@@ -155,3 +155,32 @@ def test_blanking_code_keeps_lines_and_boundaries():
     text = "a `x` b\n```\ncode\n```\nc"
     assert without_code(text).count("\n") == text.count("\n")
     assert "x" not in without_code(text) and "code" not in without_code(text)
+
+
+# -- the parts of the PR stream (prseed.streams.pull_requests) --------------------------
+
+
+def served_pull_request():
+    from tests.fakegithub import generate_dataset
+
+    dataset = generate_dataset({REPO: 40}, big_pr=False)
+    return next(pr for pr in dataset.repositories[REPO]["pullRequests"] if pr["referencesWritten"])
+
+
+def test_the_issue_references_part_reads_title_and_body_and_off_reads_nothing():
+    from prseed import items
+    from prseed.streams.pull_requests import pull_requests
+
+    served = served_pull_request()
+    pr = {key: value for key, value in served.items() if not isinstance(value, list)}
+    pr["referencesWritten"] = served["referencesWritten"]
+    written = {
+        (source, repository, number, kind) for source, repository, number, kind in pr["referencesWritten"]
+    }
+    on = [item for item in pull_requests("none").records(pr, "R") if isinstance(item, items.IssueReference)]
+    assert {(r.source, r.issue_repository, r.issue_number, r.kind) for r in on} == written
+    off = pull_requests("none", frozenset({"statuses"})).records(pr, "R")
+    assert not [item for item in off if isinstance(item, items.IssueReference)]
+    assert "closing_issue_with_reference" not in repr(
+        pull_requests("none", frozenset()).connections()["closingIssuesReferences"].records
+    )
