@@ -89,6 +89,9 @@ class PullRequest:
     # False until every page of every nested connection is written; the database's
     # bookkeeping, so not in feeds (a PR's record goes out before its last nested page)
     complete: bool = field(default=True, metadata={"feed": False})
+    # --- prtext (issue 14): the head commit's statusCheckRollup.state; None when it has none
+    # (or the ``statuses`` part of PRSEED_COLLECT is off)
+    status_rollup_state: str | None = None
 
 
 @dataclass
@@ -167,6 +170,41 @@ class CheckRun:
     details_url: str | None
 
 
+# --- prtext (issue 14): legacy commit statuses and issue references
+
+
+@dataclass
+class StatusContext:
+    """A commit status (the legacy status API that Jenkins, CircleCI and others use) of a
+    PR's head commit: the latest one of each context."""
+
+    TABLE: ClassVar[str] = "status_contexts"
+    pull_request_id: str
+    commit_oid: str
+    context: str
+    state: str  # ERROR, EXPECTED, FAILURE, PENDING or SUCCESS
+    description: str | None
+    target_url: str | None
+    created_at: str
+    creator_login: str | None  # None when GitHub names no creator
+
+
+@dataclass
+class IssueReference:
+    """An issue (or PR) a PR names: parsed from its title or body (see prseed.references),
+    or one of GitHub's own closingIssuesReferences."""
+
+    TABLE: ClassVar[str] = "issue_references"
+    pull_request_id: str
+    issue_repository: str  # owner/name
+    issue_number: int
+    kind: str  # closing or mention
+    source: str  # body, title or closingIssuesReferences
+
+
+# --- end prtext
+
+
 @dataclass
 class SyncState:
     """Where a repository's sync stands; written in the same transaction as the rows it
@@ -227,5 +265,7 @@ ITEM_CLASSES = (
     Commit,
     File,
     CheckRun,
+    StatusContext,  # prtext
+    IssueReference,  # prtext
     SyncState,
 )

@@ -95,7 +95,9 @@ def expected_rows(dataset, repositories, check_runs="head", since=None, max_prs=
                 files_truncated=pr["changedFiles"] > min(len(pr["files"]), FILES_CAP),
                 review_decision=pr["reviewDecision"],
                 complete=True,
+                status_rollup_state=(pr["commits"][-1]["commit"].get("statusCheckRollup") or {}).get("state"),
             )
+            add_prtext_rows(add, pr)
             for label in pr["labels"]:
                 add(
                     "labels",
@@ -179,6 +181,48 @@ def expected_rows(dataset, repositories, check_runs="head", since=None, max_prs=
                     change_type=changed["changeType"],
                 )
     return {table: set(values.values()) for table, values in rows.items()}
+
+
+# --- prtext (issue 14)
+def add_prtext_rows(add, pr) -> None:
+    """The head commit's legacy statuses, and the issue references the data generator wrote
+    into the title and body (its own record, not a parse) and GitHub's closing issues."""
+    head = pr["commits"][-1]["commit"]
+    for status in (head.get("status") or {}).get("contexts") or []:
+        if status["creator"] is not None:
+            add("members", **_member(status["creator"]))
+        add(
+            "status_contexts",
+            pull_request_id=pr["id"],
+            commit_oid=head["oid"],
+            context=status["context"],
+            state=status["state"],
+            description=status["description"],
+            target_url=status["targetUrl"],
+            created_at=status["createdAt"],
+            creator_login=status["creator"]["login"] if status["creator"] else None,
+        )
+    for source, repository, number, kind in pr["referencesWritten"]:
+        add(
+            "issue_references",
+            pull_request_id=pr["id"],
+            issue_repository=repository,
+            issue_number=number,
+            kind=kind,
+            source=source,
+        )
+    for issue in pr["closingIssuesReferences"]:
+        add(
+            "issue_references",
+            pull_request_id=pr["id"],
+            issue_repository=issue["repository"]["nameWithOwner"],
+            issue_number=issue["number"],
+            kind="closing",
+            source="closingIssuesReferences",
+        )
+
+
+# --- end prtext
 
 
 def database_rows(database_url: str) -> dict[str, set]:

@@ -62,6 +62,8 @@ def make_release_database(database_url: str, version: int, rows: dict[str, list[
                 (table.name,),
             )
             present = [row[0] for row in cursor.fetchall()]
+        if not present:  # a table of a later release
+            continue
         for row in (rows or {}).get(table.name, []):
             marks = ", ".join([placeholder] * len(present))
             cursor.execute(
@@ -131,7 +133,29 @@ async def test_a_complete_release_2_database_still_costs_one_request(dataset, da
         await crawl(github.url, database_url, repo=REPOSITORY)
         operations = [record.operation for record in github.requests[start:]]
     assert operations == ["TokenCheck", "PullRequestPage"]
-    assert database_rows(database_url) == expected_rows(dataset, [REPOSITORY])
+    # nothing was fetched again, so what release 2 could not hold is still missing
+    assert database_rows(database_url) == held_by_release(expected_rows(dataset, [REPOSITORY]), 2)
+
+
+def held_by_release(rows: dict[str, set], version: int) -> dict[str, set]:
+    """``rows`` as a database of release ``version`` upgraded in place holds them: tables it
+    lacked are empty, columns it lacked null."""
+    present = columns_of_release(version)
+    held = {}
+    for table in TABLES.data:
+        columns = present.get(table.name, set())
+        held[table.name] = (
+            {
+                tuple(
+                    value if name in columns else None
+                    for name, value in zip(table.column_names, row, strict=True)
+                )
+                for row in rows[table.name]
+            }
+            if columns
+            else set()
+        )
+    return held
 
 
 def test_a_database_newer_than_the_code_is_refused(database_url):
@@ -162,7 +186,7 @@ def test_every_column_of_release_3_keeps_its_sql_type(dialect):
     """Timestamps are declared table by table now: the types are still release 3's."""
     released = declared_columns((SCHEMAS / f"v3.{dialect.name}.sql").read_text().split(";\n"))
     current = declared_columns(create_statements(dialect))
-    assert released and set(released) == set(current)
+    assert released and set(released) <= set(current)  # issue 14 adds tables, drops none
     for table, columns in released.items():
         assert {name: current[table][name] for name in columns} == columns
 
@@ -185,6 +209,9 @@ def schema_of(database_url: str) -> dict:
             (name,),
         )
         columns = cursor.fetchall()
+        if not columns:  # a table of a later release
+            schema[name] = ([], [], [])
+            continue
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s ORDER BY indexdef", (name,))
         indexes = cursor.fetchall()
         cursor.execute(
@@ -233,6 +260,8 @@ async def test_upgrading_keeps_every_row(version, dataset, database_url, request
             }
             for index in range(len(written[table.name]))
         ]
+        if table.name in present
+        else []  # a table the release did not have: created empty
         for table in TABLES
     }
     assert rows_of(database_url) == expected
@@ -260,9 +289,11 @@ async def test_a_release_3_database_is_crawled_into_from_where_it_stood(dataset,
     with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
         await crawl(github.url, twin, repo=REPOSITORY, max_prs="20")
         make_release_database(database_url, 3, rows_of(twin))
+        # the 20 PRs release 3 wrote are not fetched again: they lack what it could not hold
+        old = {row["id"] for row in rows_of(twin)["pull_requests"]}
         crawler = await crawl(github.url, database_url, repo=REPOSITORY)
         assert crawler.stats.get_value("prseed/pull_requests") == SIZE - 20  # nothing fetched twice
-        assert database_rows(database_url) == expected_rows(dataset, [REPOSITORY])
+        assert database_rows(database_url) == held_for(expected_rows(dataset, [REPOSITORY]), old, 3)
         watermark = open_database(database_url).sync_state(REPOSITORY).newest_seen
         assert watermark == max(pr["updatedAt"] for pr in dataset.repositories[REPOSITORY]["pullRequests"])
         await crawl(github.url, twin, repo=REPOSITORY)
@@ -273,8 +304,31 @@ async def test_a_release_3_database_is_crawled_into_from_where_it_stood(dataset,
         pages = [record for record in github.requests[start:] if record.operation == "PullRequestPage"]
         assert len(pages) == 1  # down to the watermark; without it, all 62 PRs take 3 pages
         await crawl(github.url, twin, repo=REPOSITORY)
-    assert database_rows(database_url) == expected_rows(dataset, [REPOSITORY])
-    assert whole_database(database_url) == whole_database(twin)
+    # the last page wrote some of the old PRs again (in full): compare what both must hold
+    assert held_for(database_rows(database_url), old, 3) == held_for(
+        expected_rows(dataset, [REPOSITORY]), old, 3
+    )
+    assert held_for(whole_database(database_url), old, 3) == held_for(whole_database(twin), old, 3)
+
+
+def held_for(rows: dict, pull_request_ids: set[str], version: int) -> dict:
+    """``rows`` (table -> row tuples) with the PRs ``pull_request_ids`` as release
+    ``version`` wrote them: none of their rows in tables it lacked, its missing PR columns null."""
+    present = columns_of_release(version)
+    held = dict(rows)
+    for table in TABLES.data:
+        if table.name == "pull_requests":
+            columns = [name in present[table.name] for name in table.column_names]
+            held[table.name] = {
+                tuple(value if kept else None for value, kept in zip(row, columns, strict=True))
+                if row[0] in pull_request_ids
+                else row
+                for row in rows[table.name]
+            }
+        elif table.name not in present:
+            position = table.column_names.index(table.replaced_with.column)
+            held[table.name] = {row for row in rows[table.name] if row[position] not in pull_request_ids}
+    return held
 
 
 @pytest.mark.parametrize("version", [2, 3])
@@ -307,11 +361,40 @@ async def test_an_upgrade_that_fails_changes_nothing(version, dataset, database_
 
 def raw_rows(database_url: str) -> dict[str, list[str]]:
     """Every row of every table, as the database holds them, whatever its schema."""
+    schema = schema_of(database_url)
     connection = connect_raw(database_url)
     cursor = connection.cursor()
     rows = {}
     for table in TABLES:
+        if not schema[table.name][0]:  # a table of a later release
+            continue
         cursor.execute(f"SELECT * FROM {table.name}")
         rows[table.name] = sorted(map(repr, cursor.fetchall()))
     connection.close()
     return rows
+
+
+# --- prtext (issue 14)
+PRTEXT_TABLES = ("status_contexts", "issue_references")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_release_3_database_gains_statuses_and_issue_references(dataset, database_url, caplog):
+    """Release 3 had neither table nor pull_requests.status_rollup_state: the upgrade adds
+    them in place, and a crawl fills them like the served data."""
+    make_release_database(database_url, 3)
+    assert not set(PRTEXT_TABLES) & set(columns_of_release(3))
+    assert "status_rollup_state" not in columns_of_release(3)["pull_requests"]
+    caplog.set_level(logging.INFO)
+    with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
+        await crawl(github.url, database_url, repo=REPOSITORY)
+    (upgrade,) = [record.getMessage() for record in caplog.records if "upgraded" in record.getMessage()]
+    assert "pull_requests.status_rollup_state" in upgrade
+    rows, expected = database_rows(database_url), expected_rows(dataset, [REPOSITORY])
+    assert rows == expected
+    assert all(rows[table] for table in PRTEXT_TABLES)
+    states = {row[-1] for row in rows["pull_requests"]}
+    assert None in states and states - {None}
+
+
+# --- end prtext

@@ -64,6 +64,19 @@ TABLES = Tables(
         key=("pull_request_id", "issue_repository", "issue_number"),
         replaced_with=PULL_REQUEST,
     ),
+    # --- prtext (issue 14)
+    Table(
+        items.StatusContext,
+        key=("pull_request_id", "commit_oid", "context"),
+        timestamps=("created_at",),
+        replaced_with=PULL_REQUEST,
+    ),
+    Table(
+        items.IssueReference,
+        key=("pull_request_id", "issue_repository", "issue_number", "kind", "source"),
+        replaced_with=PULL_REQUEST,
+    ),
+    # --- end prtext
     Table(
         items.SyncState,
         key=("repository", "stream"),

@@ -7,5 +7,8 @@ from prseed.streams.pull_requests import CHECK_RUN_MODES, pull_requests
 
 
 def variants() -> list[tuple[str, Stream]]:
-    """Every stream prseed can crawl, in each of its variants (a setting chooses one)."""
-    return [(mode, pull_requests(mode)) for mode in CHECK_RUN_MODES]
+    """Every stream prseed can crawl, in each of its variants (settings choose one): each
+    check-runs mode with every part of PRSEED_COLLECT, and with none."""
+    return [(mode, pull_requests(mode)) for mode in CHECK_RUN_MODES] + [
+        (f"{mode},no parts", pull_requests(mode, frozenset())) for mode in CHECK_RUN_MODES
+    ]

@@ -5,6 +5,9 @@ What its documents cost: :mod:`prseed.graphql.queries`.
 
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 
 from prseed import items
@@ -162,23 +165,119 @@ HEAD_COMMIT_CHECKS = Nested(
 )
 
 
+# --- Part / PARTS (ISSUE14.md's shape; prconn declares the same, the lead merges the two)
+@dataclass(frozen=True)
+class Part:
+    """One part of PRSEED_COLLECT: what it adds to the PR stream's documents and rows."""
+
+    name: str
+    nested: tuple[Nested, ...] = ()  # connections of the PR it follows
+    fields: str = ""  # extra PullRequest fields
+    head_fields: str = ""  # extra fields on the head commit
+    uses: tuple[Fragment, ...] = ()  # the fragments its fields spread
+    records: Callable[[dict], list] | None = None  # rows read from the PR node itself, after the PR's
+
+
+# --- prtext (issue 14): statuses and issue_references
+STATUS_CONTEXT = Fragment(
+    "StatusContext",
+    "StatusContext",
+    "context\nstate\ndescription\ntargetUrl\ncreatedAt\ncreator { ...Actor }",
+    uses=(ACTOR,),
+)
+HEAD_COMMIT = "headCommit: commits(last: 1) { nodes { commit { ...HeadCommit } } }"
+# Every closing issue is an issue reference too (source closingIssuesReferences).
+CLOSING_ISSUES_WITH_REFERENCES = Connection(
+    "closingIssuesReferences",
+    "PullRequest",
+    CLOSING_ISSUE,
+    10,
+    100,
+    records.closing_issue_with_reference,
+)
+PRTEXT_PARTS = (
+    # Commit.status.contexts is a plain list and statusCheckRollup an object: no points.
+    Part(
+        "statuses",
+        head_fields="statusCheckRollup { state }\nstatus { contexts { ...StatusContext } }",
+        uses=(STATUS_CONTEXT,),
+        records=records.status_contexts,
+    ),
+    # Parsed from the title and body the PR fragment has anyway: no query change.
+    Part("issue_references", records=records.text_references),
+)
+# --- end prtext
+
+PARTS = {part.name: part for part in PRTEXT_PARTS}
+ALL_PARTS = frozenset(PARTS)
+
+
+def pull_request_fragment(parts: tuple[Part, ...], head: Fragment | None) -> Fragment:
+    """The PR fragment with the parts' fields, and ``head`` reached through ``headCommit``."""
+    extra = [part.fields for part in parts if part.fields]
+    uses = [used for part in parts for used in part.uses if part.fields]
+    if head is not None:
+        extra.append(HEAD_COMMIT)
+        uses.append(head)
+    if not extra:
+        return PULL_REQUEST
+    return Fragment(
+        PULL_REQUEST.name,
+        PULL_REQUEST.on,
+        "\n".join((textwrap.dedent(PULL_REQUEST.fields).strip(), *extra)),
+        uses=tuple(dict.fromkeys((*PULL_REQUEST.uses, *uses))),
+    )
+
+
+def pull_request_records(parts: tuple[Part, ...]) -> Callable[[dict, str], list]:
+    """records.pull_request, followed by the rows the parts read from the PR node."""
+    readers = tuple(part.records for part in parts if part.records)
+    if not readers:
+        return records.pull_request
+
+    def read(node: dict, repository_id: str) -> list:
+        output = records.pull_request(node, repository_id)
+        for reader in readers:
+            output.extend(reader(node))
+        return output
+
+    return read
+
+
 @cache
-def pull_requests(check_runs: str = "head") -> Stream:
+def pull_requests(check_runs: str = "head", collect: frozenset[str] = ALL_PARTS) -> Stream:
     """The PR stream; ``check_runs`` (PRSEED_CHECK_RUNS) says whose check runs come along:
-    the head commit's, every commit's, or none."""
+    the head commit's, every commit's, or none; ``collect`` (PRSEED_COLLECT) the parts."""
     if check_runs not in CHECK_RUN_MODES:
         raise ValueError(f"check_runs must be one of {CHECK_RUN_MODES}, not {check_runs!r}")
+    unknown = sorted(set(collect) - PARTS.keys())
+    if unknown:
+        raise ValueError(f"unknown parts {unknown}: collect is a set of {sorted(PARTS)}")
+    parts = tuple(part for name, part in PARTS.items() if name in collect)
+    head_fields = "\n".join(part.head_fields for part in parts if part.head_fields)
+    head_uses = tuple(used for part in parts if part.head_fields for used in part.uses)
     commits = COMMITS_WITH_CHECKS if check_runs == "all" else COMMITS
-    nested = tuple(Nested(connection) for connection in (LABELS, CLOSING_ISSUES, REVIEWS, commits, FILES))
+    closing = CLOSING_ISSUES_WITH_REFERENCES if "issue_references" in collect else CLOSING_ISSUES
+    nested = tuple(Nested(connection) for connection in (LABELS, closing, REVIEWS, commits, FILES))
+    nested += tuple(link for part in parts for link in part.nested)
+    head = None
     if check_runs == "head":
-        nested += (HEAD_COMMIT_CHECKS,)
+        checks = HEAD_COMMIT_CHECKS
+        if head_fields:  # the head commit brings the parts' fields along with its check suites
+            via = Fragment("HeadCommit", "Commit", f"{COMMIT_CHECKS.fields}\n{head_fields}", uses=head_uses)
+            checks = Nested(
+                CHECK_SUITES, holders=head_commits, context=commit_context, selection=HEAD_COMMIT, via=via
+            )
+        nested += (checks,)
+    elif head_fields:
+        head = Fragment("HeadCommit", "Commit", f"oid\n{head_fields}", uses=head_uses)
     return Stream(
         name="pull_requests",
         noun="PR",
         connection="pullRequests",
         order="{field: UPDATED_AT, direction: DESC}",
-        node=PULL_REQUEST,
-        records=records.pull_request,
+        node=pull_request_fragment(parts, head),
+        records=pull_request_records(parts),
         nested=nested,
         child_key="pull_request_id",
         watermark="updatedAt",

@@ -76,6 +76,12 @@ THINGS = tuple(
 DIRECTORIES = ("app/models", "app/controllers", "app/javascript", "spec/models", "lib", "config", "db")
 EXTENSIONS = (".rb", ".ts", ".tsx", ".yml", ".md", ".sql")
 CHECK_NAMES = ("build", "test", "lint", "typecheck", "deploy-preview", "coverage", "e2e")
+STATUS_NAMES = (
+    "continuous-integration/jenkins/pr-merge",
+    "ci/circleci: build",
+    "buildkite/widgets",
+    "codecov/patch",
+)
 
 
 def iso(epoch: int) -> str:
@@ -497,7 +503,88 @@ def pull_request_fields(
         "mergedBy": rng.choice(context.users) if state == "MERGED" else None,
         "milestone": rng.choice(context.milestones) if rng.random() < 0.15 else None,
     }
+    add_references(random.Random(f"references-{plan.seed}"), context, fields)
     return fields, plan
+
+
+# --- prtext (issue 14): issue references written into titles and bodies, and what each
+# snippet references (kind, repository, number), recorded as it is written so that the
+# expected rows never come from the parser under test.  None: not a reference (code, ...).
+REFERENCE_SNIPPETS = (
+    ("Fixes #{n}", "closing", "own"),
+    ("closes: {other}#{n}", "closing", "other"),
+    ("RESOLVED https://github.com/{other}/issues/{n}", "closing", "other"),
+    ("See #{n} for context.", "mention", "own"),
+    ("Related: https://github.com/{other}/issues/{n}#issuecomment-42", "mention", "other"),
+    ("Follow-up of https://github.com/{own}/pull/{n}.", "mention", "own"),
+    ("```\nfixes #{n}\n```", None, None),
+    ("Run `git log --grep '#{n}'` first.", None, None),
+    ("    resolves #{n}  (indented code)", None, None),
+    ("<!-- Write 'Fixes #{n}' here -->", None, None),
+    ("prefix#{n} and #{n}a are no references", None, None),
+)
+WRITTEN_REFERENCES = "referencesWritten"  # a PR key no GraphQL field reads
+
+
+def add_references(rng: random.Random, context: RepositoryContext, fields: dict) -> None:
+    """Append reference snippets to about half the bodies, a squash-merge ``(#N)`` to some titles."""
+    own = context.name_with_owner
+    other = f"{own.split('/')[0]}/roadmap"
+    written = []
+    if rng.random() < 0.2:
+        n = rng.randint(1, 5000)
+        fields["title"] += f" (#{n})"
+        written.append(("title", own, n, "mention"))
+    snippets = rng.sample(REFERENCE_SNIPPETS, rng.choice((0, 0, 1, 2, 3))) if fields["body"] else []
+    parts = [fields["body"]]
+    for template, kind, where in snippets:
+        n = rng.randint(1, 5000)
+        parts.append(template.format(n=n, own=own, other=other))
+        if kind is not None:
+            written.append(("body", own if where == "own" else other, n, kind))
+    fields["body"] = "\n\n".join(parts)
+    fields[WRITTEN_REFERENCES] = written
+
+
+def head_status(rng: random.Random, context: RepositoryContext, commit: dict) -> None:
+    """Legacy commit statuses (Jenkins, CircleCI, ...) on some head commits, and the rollup
+    of those and the check runs (None when the commit has neither)."""
+    contexts = []
+    for position, name in enumerate(rng.sample(STATUS_NAMES, rng.choice((0, 0, 0, 1, 2, 3)))):
+        created = commit["committedDate"]
+        contexts.append(
+            {
+                "id": f"SC_{commit['oid'][:12]}{position}",
+                "context": name,
+                "state": rng.choice(("SUCCESS", "SUCCESS", "FAILURE", "PENDING", "ERROR", "EXPECTED")),
+                "description": rng.choice(("Build finished", "Tests failed", None)),
+                "targetUrl": f"https://ci.example.com/{context.index}/{commit['oid'][:8]}"
+                if position
+                else None,
+                "createdAt": created,
+                "creator": None if rng.random() < 0.1 else rng.choice(context.users + context.bots),
+            }
+        )
+    runs = [run for suite in commit["checkSuites"] for run in suite["checkRuns"]]
+    commit["status"] = (
+        {"id": f"ST_{commit['oid'][:16]}", "state": "SUCCESS", "contexts": contexts} if contexts else None
+    )
+    if not contexts and not runs:
+        commit["statusCheckRollup"] = None
+        return
+    states = {item["state"] for item in contexts} | {
+        "PENDING"
+        if run["status"] != "COMPLETED"
+        else "FAILURE"
+        if run["conclusion"] == "FAILURE"
+        else "SUCCESS"
+        for run in runs
+    }
+    state = next(s for s in ("ERROR", "FAILURE", "PENDING", "EXPECTED", "SUCCESS") if s in states)
+    commit["statusCheckRollup"] = {"id": f"SCR_{commit['oid'][:16]}", "state": state}
+
+
+# --- end prtext
 
 
 def pick_author(rng: random.Random, context: RepositoryContext, kind: str | None) -> dict | None:
@@ -534,6 +621,7 @@ def generate_children(context: RepositoryContext, number: int, plan: Plan) -> di
     """A PR's nested lists, generated only from its plan so they never change."""
     rng = random.Random(plan.seed)
     commits = [{"commit": make_commit(rng, context, plan, number, i)} for i in range(plan.commits)]
+    head_status(random.Random(f"status-{plan.seed}"), context, commits[-1]["commit"])  # prtext
     return {
         "labels": pick_labels(rng, context, plan.kind),
         "closingIssuesReferences": closing_issues(rng, context, plan, number),
