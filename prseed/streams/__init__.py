@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from prseed.engine.declarations import Stream
+from prseed.streams.deployments import deployments
+from prseed.streams.issues import issues
 from prseed.streams.pull_requests import CHECK_RUN_MODES, pull_requests
 
 
 def variants() -> list[tuple[str, Stream]]:
     """Every stream prseed can crawl, in each of its variants (a setting chooses one)."""
-    return [(mode, pull_requests(mode)) for mode in CHECK_RUN_MODES]
+    return [
+        *((mode, pull_requests(mode)) for mode in CHECK_RUN_MODES),
+        ("deployments", deployments()),
+        ("deployments-of-environments", deployments(("production", "staging"))),
+        ("issues", issues()),
+    ]
