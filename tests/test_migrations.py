@@ -162,7 +162,7 @@ def test_every_column_of_release_3_keeps_its_sql_type(dialect):
     """Timestamps are declared table by table now: the types are still release 3's."""
     released = declared_columns((SCHEMAS / f"v3.{dialect.name}.sql").read_text().split(";\n"))
     current = declared_columns(create_statements(dialect))
-    assert released and set(released) == set(current)
+    assert released and set(released) <= set(current)  # later releases add tables (issue 14's)
     for table, columns in released.items():
         assert {name: current[table][name] for name in columns} == columns
 
@@ -189,7 +189,7 @@ def schema_of(database_url: str) -> dict:
         indexes = cursor.fetchall()
         cursor.execute(
             "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = %s::regclass ORDER BY conname",
+            "WHERE conrelid = to_regclass(%s) ORDER BY conname",  # none for a table not there
             (name,),
         )
         schema[name] = (columns, indexes, cursor.fetchall())
@@ -310,8 +310,9 @@ def raw_rows(database_url: str) -> dict[str, list[str]]:
     connection = connect_raw(database_url)
     cursor = connection.cursor()
     rows = {}
-    for table in TABLES:
-        cursor.execute(f"SELECT * FROM {table.name}")
-        rows[table.name] = sorted(map(repr, cursor.fetchall()))
+    present = [name for name, (columns, _, _) in schema_of(database_url).items() if columns]
+    for name in present:
+        cursor.execute(f"SELECT * FROM {name}")
+        rows[name] = sorted(map(repr, cursor.fetchall()))
     connection.close()
     return rows
