@@ -134,6 +134,20 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Names:
+    """Names, at least one: a comma-separated text or a list, read with ``getlist``."""
+
+    expected = "comma-separated names, at least one"
+    bad = ","
+
+    def read(self, settings, name: str) -> tuple[str, ...]:
+        names = tuple(part.strip() for part in settings.getlist(name) if str(part).strip())
+        if not names:
+            raise ValueError(name)
+        return names
+
+
+@dataclass(frozen=True)
 class ClassPath:
     """A class named by its import path, loaded as the component that builds it will."""
 
@@ -392,6 +406,33 @@ SETTINGS: tuple[Setting, ...] = (
         "item pipelines get one `prseed.items.Rows` item per GitHub answer (its `items` are the rows, "
         "in order) instead of one item per row: Scrapy's per-item cost was most of an offline replay's "
         "time. Off by itself when `FEEDS` (`-o`/`-O`) are set, so feeds get one record per row",
+    ),
+    # --- repository-level streams: deployments and issues
+    Setting(
+        "PRSEED_DEPLOYMENTS",
+        Flag(),
+        True,
+        'crawl each repository\'s deployments and their statuses too (see "Deployments and issues")',
+    ),
+    Setting(
+        "PRSEED_DEPLOYMENT_WINDOW_DAYS",
+        Number(0),
+        3,
+        "a sync re-reads the deployments created this many days before its watermark, whose statuses "
+        "may have changed since",
+    ),
+    Setting(
+        "PRSEED_ISSUES",
+        Flag(),
+        False,
+        "crawl each repository's issues too (or choose streams with `-a streams=`)",
+    ),
+    Setting(
+        "PRSEED_INCIDENT_LABELS",
+        Names(),
+        ("incident",),
+        "`scrapy metrics` counts the issues with any of these labels as incidents",
+        shown_default="`incident`",
     ),
     # --- database
     Setting(

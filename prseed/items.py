@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 PULL_REQUESTS_STREAM = "pull_requests"  # the stream of a repository's pull requests
+DEPLOYMENTS_STREAM = "deployments"  # its deployments (a filtered crawl's row adds the filter)
+ISSUES_STREAM = "issues"  # its issues
 
 
 @dataclass
@@ -203,6 +205,100 @@ class IssueReference:
 
 
 # --- end prtext
+# --- repository-level streams: deployments and issues ------------------------------------
+
+
+@dataclass
+class Deployment:
+    TABLE: ClassVar[str] = "deployments"
+    id: str
+    repository_id: str
+    database_id: int | None
+    environment: str | None
+    original_environment: str | None
+    task: str | None
+    state: str | None
+    commit_oid: str
+    creator_login: str
+    created_at: str
+    updated_at: str
+    latest_status_state: str | None
+    latest_status_at: str | None
+    # False until every page of its statuses is written (see PullRequest.complete)
+    complete: bool = field(default=True, metadata={"feed": False})
+
+
+@dataclass
+class DeploymentStatus:
+    TABLE: ClassVar[str] = "deployment_statuses"
+    id: str
+    deployment_id: str
+    state: str
+    description: str | None
+    environment_url: str | None
+    log_url: str | None
+    creator_login: str
+    created_at: str
+
+
+@dataclass
+class DeploymentComplete:
+    """Every page of this deployment's statuses is written: mark its row complete."""
+
+    BOOKKEEPING: ClassVar[bool] = True
+    deployment_id: str
+
+
+@dataclass
+class Issue:
+    TABLE: ClassVar[str] = "issues"
+    id: str
+    repository_id: str
+    number: int
+    title: str
+    state: str
+    state_reason: str | None
+    author_login: str
+    url: str
+    created_at: str
+    updated_at: str
+    closed_at: str | None
+    comment_count: int
+    # False until every page of its labels, assignees and closing PRs is written
+    complete: bool = field(default=True, metadata={"feed": False})
+
+
+@dataclass
+class IssueLabel:
+    TABLE: ClassVar[str] = "issue_labels"
+    issue_id: str
+    label_name: str
+
+
+@dataclass
+class IssueAssignee:
+    TABLE: ClassVar[str] = "issue_assignees"
+    issue_id: str
+    login: str
+
+
+@dataclass
+class IssueClosingPullRequest:
+    TABLE: ClassVar[str] = "issue_closing_pull_requests"
+    issue_id: str
+    pull_request_repository: str  # owner/name: the PR may live in another repository
+    pull_request_number: int
+
+
+@dataclass
+class IssueComplete:
+    """Every nested page of this issue is written: mark its row complete."""
+
+    BOOKKEEPING: ClassVar[bool] = True
+    issue_id: str
+
+
+# --- end of the repository-level streams' items -------------------------------------------
 
 
 @dataclass
@@ -267,5 +363,11 @@ ITEM_CLASSES = (
     CheckRun,
     StatusContext,  # prtext
     IssueReference,  # prtext
+    Deployment,
+    DeploymentStatus,
+    Issue,
+    IssueLabel,
+    IssueAssignee,
+    IssueClosingPullRequest,
     SyncState,
 )

@@ -31,7 +31,19 @@ def selected_pull_requests(repository: dict, since: str | None = None, max_prs: 
     return chosen[:max_prs] if max_prs is not None else chosen
 
 
-def expected_rows(dataset, repositories, check_runs="head", since=None, max_prs=None) -> dict[str, set]:
+def expected_rows(
+    dataset,
+    repositories,
+    check_runs="head",
+    since=None,
+    max_prs=None,
+    deployments=True,
+    environments=None,
+    issues=False,
+) -> dict[str, set]:
+    """The rows of a crawl of ``repositories``; the deployments stream is on unless
+    ``deployments`` is False (of ``environments`` only, when given), the issues stream only
+    with ``issues``."""
     rows: dict[str, dict] = {table.name: {} for table in DATA_TABLES}
 
     def add(table, **values):
@@ -180,6 +192,10 @@ def expected_rows(dataset, repositories, check_runs="head", since=None, max_prs=
                     deletions=changed["deletions"],
                     change_type=changed["changeType"],
                 )
+        if deployments:
+            add_deployments(add, repository, environments)
+        if issues:
+            add_issues(add, repository)
     return {table: set(values.values()) for table, values in rows.items()}
 
 
@@ -223,6 +239,91 @@ def add_prtext_rows(add, pr) -> None:
 
 
 # --- end prtext
+# --- repository-level streams: deployments and issues
+
+
+def _creator(actor):
+    """A deleted account's non-null creator is GitHub's ghost user: the Ghost member."""
+    return _member(None if actor["login"] == "ghost" else actor)
+
+
+def add_deployments(add, repository: dict, environments=None) -> None:
+    for deployment in repository["deployments"]:
+        if environments is not None and deployment["environment"] not in environments:
+            continue
+        latest = deployment["latestStatus"] or {}
+        add("members", **_creator(deployment["creator"]))
+        add(
+            "deployments",
+            id=deployment["id"],
+            repository_id=repository["id"],
+            database_id=deployment["databaseId"],
+            environment=deployment["environment"],
+            original_environment=deployment["originalEnvironment"],
+            task=deployment["task"],
+            state=deployment["state"],
+            commit_oid=deployment["commitOid"],
+            creator_login=deployment["creator"]["login"],
+            created_at=deployment["createdAt"],
+            updated_at=deployment["updatedAt"],
+            latest_status_state=latest.get("state"),
+            latest_status_at=latest.get("createdAt"),
+            complete=True,
+        )
+        for status in deployment["statuses"]:
+            add("members", **_creator(status["creator"]))
+            add(
+                "deployment_statuses",
+                id=status["id"],
+                deployment_id=deployment["id"],
+                state=status["state"],
+                description=status["description"],
+                environment_url=status["environmentUrl"],
+                log_url=status["logUrl"],
+                creator_login=status["creator"]["login"],
+                created_at=status["createdAt"],
+            )
+
+
+def add_issues(add, repository: dict) -> None:
+    for issue in repository["issues"]:
+        add("members", **_member(issue["author"]))
+        add(
+            "issues",
+            id=issue["id"],
+            repository_id=repository["id"],
+            number=issue["number"],
+            title=issue["title"],
+            state=issue["state"],
+            state_reason=issue["stateReason"],
+            author_login=_login(issue["author"]),
+            url=issue["url"],
+            created_at=issue["createdAt"],
+            updated_at=issue["updatedAt"],
+            closed_at=issue["closedAt"],
+            comment_count=issue["comments"]["totalCount"],
+            complete=True,
+        )
+        for label in issue["labels"]:
+            add(
+                "labels",
+                repository_id=repository["id"],
+                name=label["name"],
+                id=label["id"],
+                color=label["color"],
+                description=label["description"],
+            )
+            add("issue_labels", issue_id=issue["id"], label_name=label["name"])
+        for assignee in issue["assignees"]:
+            add("members", **_member(assignee))
+            add("issue_assignees", issue_id=issue["id"], login=assignee["login"])
+        for pull_request in issue["closedByPullRequestsReferences"]:
+            add(
+                "issue_closing_pull_requests",
+                issue_id=issue["id"],
+                pull_request_repository=pull_request["repository"]["nameWithOwner"],
+                pull_request_number=pull_request["number"],
+            )
 
 
 def database_rows(database_url: str) -> dict[str, set]:

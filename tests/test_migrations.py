@@ -216,7 +216,7 @@ def schema_of(database_url: str) -> dict:
         indexes = cursor.fetchall()
         cursor.execute(
             "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = %s::regclass ORDER BY conname",
+            "WHERE conrelid = to_regclass(%s) ORDER BY conname",  # none for a table not there
             (name,),
         )
         schema[name] = (columns, indexes, cursor.fetchall())
@@ -365,11 +365,10 @@ def raw_rows(database_url: str) -> dict[str, list[str]]:
     connection = connect_raw(database_url)
     cursor = connection.cursor()
     rows = {}
-    for table in TABLES:
-        if not schema[table.name][0]:  # a table of a later release
-            continue
-        cursor.execute(f"SELECT * FROM {table.name}")
-        rows[table.name] = sorted(map(repr, cursor.fetchall()))
+    present = [name for name, (columns, _, _) in schema_of(database_url).items() if columns]
+    for name in present:
+        cursor.execute(f"SELECT * FROM {name}")
+        rows[name] = sorted(map(repr, cursor.fetchall()))
     connection.close()
     return rows
 

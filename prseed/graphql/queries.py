@@ -92,15 +92,17 @@ def _document(body: str, roots: tuple[Rendered, ...]) -> str:
 def page_query(stream: Stream) -> str:
     """The query for one page of a repository's ``stream``, newest first."""
     root = _rendered(stream.node, stream.nested)
+    declared = "".join(f", ${argument.name}: {argument.type}" for argument in stream.arguments)
+    given = "".join(f", {argument.name}: ${argument.name}" for argument in stream.arguments)
     body = f"""
-query {stream.page_operation}($owner: String!, $name: String!, $pageSize: Int!, $after: String) {{
+query {stream.page_operation}($owner: String!, $name: String!, $pageSize: Int!, $after: String{declared}) {{
   {RATE_LIMIT}
   repository(owner: $owner, name: $name) {{
     id
     name
     owner {{ login }}
     url
-    {stream.connection}(first: $pageSize, after: $after, orderBy: {stream.order}) {{
+    {stream.connection}(first: $pageSize, after: $after, orderBy: {stream.order}{given}) {{
       totalCount
       {PAGE_INFO}
       nodes {{ ...{stream.node.name} }}

@@ -93,15 +93,20 @@ def pull_request(node: dict, repository_id: str) -> list:
     return output
 
 
+def repository_label(node: dict, context: dict) -> items.Label:
+    """A label of the repository, whatever it is on (a PR, an issue)."""
+    return items.Label(
+        repository_id=context["repository_id"],
+        name=node["name"],
+        id=node["id"],
+        color=node["color"],
+        description=node.get("description"),
+    )
+
+
 def label(node: dict, context: dict) -> list:
     return [
-        items.Label(
-            repository_id=context["repository_id"],
-            name=node["name"],
-            id=node["id"],
-            color=node["color"],
-            description=node.get("description"),
-        ),
+        repository_label(node, context),
         items.PullRequestLabel(pull_request_id=context["pull_request_id"], label_name=node["name"]),
     ]
 

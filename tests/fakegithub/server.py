@@ -224,6 +224,38 @@ def resolve_pull_requests(repository: dict, info: Any, orderBy: dict | None = No
     return connection
 
 
+# --- repository-level streams: deployments and issues
+
+
+def ordered_connection(items: list, order: dict, arguments: dict) -> dict:
+    """A page of ``items`` in ``order`` (a DeploymentOrder or IssueOrder), with cursors
+    that hold the sort key, as for pull requests."""
+    if order["field"] not in ORDER_FIELDS:
+        raise GitHubError("INTERNAL", f"The fake server cannot order by {order['field']}.")
+    key = ORDER_FIELDS[order["field"]]
+    ordered = sorted(items, key=lambda item: (item[key], item["number"] if "number" in item else item["id"]))
+    keys = [(item[key], index) for index, item in enumerate(ordered)]
+    descending = order["direction"] == "DESC"
+    return paginate(ordered[::-1] if descending else ordered, arguments, SortKeys(keys, descending))
+
+
+def resolve_deployments(
+    repository: dict, _info: Any, orderBy: dict, environments: list | None = None, **arguments: Any
+) -> dict:
+    """Deployments (CREATED_AT ASC unless asked otherwise), of ``environments`` only when given."""
+    chosen = [
+        deployment
+        for deployment in repository["deployments"]
+        if environments is None or deployment["environment"] in environments
+    ]
+    return ordered_connection(chosen, orderBy, arguments)
+
+
+def resolve_issues(repository: dict, _info: Any, orderBy: dict | None = None, **arguments: Any) -> dict:
+    order = orderBy or {"field": "CREATED_AT", "direction": "ASC"}
+    return ordered_connection(repository["issues"], order, arguments)
+
+
 def list_connection(key: str, cap: int | None = None):
     """A resolver paging through the list ``source[key]`` (at most ``cap`` of it)."""
 
@@ -254,6 +286,12 @@ def make_schema() -> GraphQLSchema:
     }
     for name in ("labels", "closingIssuesReferences", "reviews", "commits"):
         resolvers["PullRequest", name] = list_connection(name)
+    # --- repository-level streams: deployments and issues
+    resolvers["Repository", "deployments"] = resolve_deployments
+    resolvers["Repository", "issues"] = resolve_issues
+    resolvers["Deployment", "statuses"] = list_connection("statuses")
+    for name in ("labels", "assignees", "closedByPullRequestsReferences"):
+        resolvers["Issue", name] = list_connection(name)
     for (type_name, field_name), resolver in resolvers.items():
         schema.type_map[type_name].fields[field_name].resolve = resolver
     schema.type_map["Node"].resolve_type = resolve_node_type
