@@ -637,13 +637,6 @@ SETTINGS: tuple[Setting, ...] = (
         "the deployment environment `scrapy metrics` counts deployments, lead time and change failure "
         "rate of (compared case-insensitively); `-a environment=NAME` overrides it",
     ),
-    Setting(
-        "PRSEED_INCIDENT_LABELS",
-        Text(lists=True),
-        "incident",
-        "the issue labels (comma-separated, case-insensitive) that make an issue an incident for "
-        "`scrapy metrics`: incident counts and time to restore",
-    ),
 )
 
 BY_NAME: dict[str, Setting] = {entry.name: entry for entry in SETTINGS}

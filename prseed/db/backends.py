@@ -225,6 +225,8 @@ class Database:
                     f"{self.description} holds prseed schema version {found}, older than any this "
                     f"prseed upgrades ({OLDEST_UPGRADABLE}): use a new database"
                 )
+            upgrading = found is not None and found < SCHEMA_VERSION
+            held = self.table_names(cursor) if upgrading else set()
             for statement in create_statements(self.dialect):
                 cursor.execute(statement)
             if found is None:
@@ -232,8 +234,8 @@ class Database:
                     f"INSERT INTO prseed_schema (version) VALUES ({self.dialect.placeholder})",
                     (SCHEMA_VERSION,),
                 )
-            elif found < SCHEMA_VERSION:
-                changes = self._upgrade_tables(cursor)
+            elif upgrading:
+                changes = self._upgrade_tables(cursor, held)
                 cursor.execute(
                     f"UPDATE prseed_schema SET version = {self.dialect.placeholder}", (SCHEMA_VERSION,)
                 )
@@ -245,13 +247,16 @@ class Database:
                     changes,
                 )
 
-    def _upgrade_tables(self, cursor) -> str:
-        """Give every table the columns and the primary key it is declared with; say what changed."""
-        added, rekeyed = [], []
+    def _upgrade_tables(self, cursor, held: set[str]) -> str:
+        """Give every table the columns and the primary key it is declared with, and mark
+        incomplete the rows that now lack data (see :meth:`_refetch`); say what changed."""
+        added, rekeyed, grown = [], [], set()
         for table in TABLES:
             present = self._column_names(cursor, table.name)
             missing = [column for column in table.columns if column.name not in present]
             added += [f"{table.name}.{column.name}" for column in missing]
+            if missing and table.name in held:
+                grown.add(table.name)
             if self._primary_key(cursor, table.name) != table.key:
                 self._rekey(cursor, table, missing)
                 rekeyed.append(f"{table.name} by ({', '.join(table.key)})")
@@ -260,7 +265,31 @@ class Database:
                     self._add_column(cursor, table, column)
         changes = [f"added {', '.join(added)}"] if added else []
         changes += [f"keyed {', '.join(rekeyed)}"] if rekeyed else []
+        refetched = self._refetch(cursor, held, grown)
+        changes += [f"{count} {title} to fetch again" for title, count in refetched.items() if count]
         return "; ".join(changes) or "nothing"
+
+    def _refetch(self, cursor, held: set[str], grown: set[str]) -> dict[str, int]:
+        """Rows an older prseed wrote complete lack what this one collects when their table
+        gained columns or a child table is new: marked incomplete, the next crawl fetches them
+        again by id (as after a lost page), so the database ends equal to GitHub's data."""
+        counts = {}
+        for table in TABLES:
+            if table.completion is None or table.name not in held:
+                continue
+            new_children = any(
+                child.replaced_with is not None
+                and child.replaced_with.table == table.name
+                and child.name not in held
+                for child in TABLES
+            )
+            if table.name in grown or new_children:
+                cursor.execute(
+                    f"UPDATE {table.name} SET {table.completion.column} = FALSE "
+                    f"WHERE {table.completion.column} = TRUE"
+                )
+                counts[table.heading] = cursor.rowcount
+        return counts
 
     def _add_column(self, cursor, table: Table, column: Column) -> None:
         cursor.execute(add_column_statement(table, column, self.dialect))
@@ -484,6 +513,7 @@ class Database:
     def table_names(self, cursor) -> set[str]:
         """The names of the tables the database holds."""
         raise NotImplementedError
+
     # --- reads for reports (scrapy metrics): plain SELECTs, the same in both dialects ---
 
     def query(self, sql: str, parameters: tuple = ()) -> list[dict]:
