@@ -481,6 +481,14 @@ SETTINGS: tuple[Setting, ...] = (
         "`0`: neither (the summary at the end stays)",
     ),
     Setting(
+        "PRSEED_GC_THRESHOLD",
+        Whole(0),
+        10_000,
+        "allocations between the garbage collector's young collections during a crawl (Python's "
+        "default: 700), with the start-up heap frozen out of collections; `0`: Python's own "
+        "(see prseed/extensions/gc.py)",
+    ),
+    Setting(
         "PRSEED_OFFLINE",
         Flag(),
         False,
