@@ -117,6 +117,9 @@ class Engine:
         self.options = options
         self.runs: dict[tuple[str, str], Run] = {}  # (repository, stream name) -> its run
         self.missing: set[str] = set()  # repositories GitHub does not know
+        # stat -> count not yet added to the stats: they are added once per answer, not per
+        # node (a stats call per node and table was a measurable share of an offline replay)
+        self.unreported: dict[str, int] = {}
 
     @property
     def stats(self):
@@ -396,7 +399,8 @@ class Engine:
         The node's rows come first (its marker row replaces the node's child rows); the
         marker is complete when no follow-up page is needed, else a completion item follows
         the last one."""
-        self.stats.inc_value(f"prseed/{stream.name}")
+        key = f"prseed/{stream.name}"
+        self.unreported[key] = self.unreported.get(key, 0) + 1
         context = {"repository": run.repository, "repository_id": repository_id, stream.child_key: node["id"]}
         rest = list(self.nested(stream, stream.nested, node, context))
         run.follow_ups_added(node["id"], sum(isinstance(output, Request) for output in rest))
@@ -452,16 +456,25 @@ class Engine:
 
     def counted(self, run: Run, outputs: list):
         """Pass ``outputs`` on, counting the rows per table for the progress report and
-        the stats ``prseed/rows/TABLE`` (both: what this process fetched)."""
+        the stats ``prseed/rows/TABLE`` (both: what this process fetched; the stats at the end
+        of the answer, :meth:`report_counts`)."""
         counts: dict[str, int] = {}
         for output in outputs:
             table = getattr(output, "TABLE", None)
             if table is not None:
                 counts[table] = counts.get(table, 0) + 1
         run.count_rows(counts)
+        unreported = self.unreported
         for table, count in counts.items():
-            self.stats.inc_value(f"prseed/rows/{table}", count)
+            key = f"prseed/rows/{table}"
+            unreported[key] = unreported.get(key, 0) + count
         yield from outputs
+
+    def report_counts(self) -> None:
+        """Add the nodes and rows counted since the last answer to the stats."""
+        for key, count in self.unreported.items():
+            self.stats.inc_value(key, count)
+        self.unreported.clear()
 
     def follow_up_done(self, stream: Stream, run: Run, context: dict, new_follow_ups: int = 0):
         """One follow-up page of a node is written and ``new_follow_ups`` more are on their way."""

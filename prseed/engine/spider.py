@@ -117,12 +117,15 @@ class StreamSpider(scrapy.Spider):
 
     def parse_page(self, response, repository: str, fetched: int):
         yield from self.engine.page(response, repository, fetched)
+        self.engine.report_counts()
 
     def parse_by_id(self, response, repository: str):
         yield from self.engine.by_id(response, repository)
+        self.engine.report_counts()
 
     def parse_follow_up(self, response, name: str, context: dict):
         yield from self.engine.follow_up(response, name, context)
+        self.engine.report_counts()
 
     def request_failed(self, failure):
         reason = failure.getErrorMessage()
