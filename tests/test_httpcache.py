@@ -20,7 +20,7 @@ from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
 
 from prseed.extensions.httpcache import TokenFreeFilesystemCacheStorage, scrubbed_headers
-from prseed.middlewares.graphql import GraphQLResponse
+from prseed.middlewares.graphql import GraphQLResponse, as_graphql_response
 from tests.conftest import ROOT
 
 ENDPOINT = "https://api.github.com/graphql"
@@ -345,3 +345,14 @@ def test_cacheinfo_of_a_missing_or_empty_cache_says_so(tmp_path):
     (missing / "prs" / "ab").mkdir(parents=True)
     assert cacheinfo(missing).stdout == result.stdout
     assert json.loads(cacheinfo(missing, "--json").stdout)["repositories"] == []
+
+
+def test_a_live_answer_is_decoded_by_orjson_once_whoever_reads_it_first():
+    from scrapy.http import Response, TextResponse
+
+    live = TextResponse(ENDPOINT, body=b'{"data": {"n": 1}}', encoding="utf-8")
+    converted = as_graphql_response(live)
+    assert isinstance(converted, GraphQLResponse) and converted.json() == {"data": {"n": 1}}
+    assert as_graphql_response(converted) is converted
+    binary = Response(ENDPOINT, body=b"\x00")
+    assert as_graphql_response(binary) is binary

@@ -34,13 +34,13 @@ from time import time
 from typing import TYPE_CHECKING, Any
 
 from scrapy.extensions.httpcache import FilesystemCacheStorage
-from scrapy.http import Headers, TextResponse
+from scrapy.http import Headers
 from scrapy.utils.project import data_path
 from scrapy.utils.python import to_bytes
 from w3lib.http import headers_dict_to_raw
 
 from prseed import meta
-from prseed.middlewares.graphql import GraphQLResponse
+from prseed.middlewares.graphql import as_graphql_response
 
 if TYPE_CHECKING:
     from scrapy.http import Request, Response
@@ -80,10 +80,7 @@ class TokenFreeFilesystemCacheStorage(FilesystemCacheStorage):
     def retrieve_response(self, spider: Spider, request: Request) -> Response | None:
         if request.meta.get(meta.REFRESH_CACHE):
             return None  # a miss: fetched again, and store_response overwrites the entry
-        response = super().retrieve_response(spider, request)
-        if isinstance(response, TextResponse) and not isinstance(response, GraphQLResponse):
-            return response.replace(cls=GraphQLResponse)
-        return response
+        return as_graphql_response(super().retrieve_response(spider, request))
 
     def store_response(self, spider: Spider, request: Request, response: Response) -> None:
         """Scrapy's ``store_response``, writing scrubbed request headers and the repository.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import JsonResponse
+from scrapy.http import JsonResponse, TextResponse
 
 from prseed import meta
 from prseed.middlewares.retry import describe_request
@@ -36,6 +36,15 @@ class GraphQLResponse(JsonResponse):
         except orjson.JSONDecodeError:
             self._decoded = super().json()
         return self._decoded
+
+
+def as_graphql_response(response):
+    """``response`` as a :class:`GraphQLResponse` when it is text (an answer, not a download
+    failure's empty body of another kind): the first component to read an answer converts it,
+    so that it is decoded once, by orjson, whoever reads it next."""
+    if isinstance(response, TextResponse) and not isinstance(response, GraphQLResponse):
+        return response.replace(cls=GraphQLResponse)
+    return response
 
 
 class GraphQLResponseMiddleware:

@@ -15,6 +15,7 @@ from prseed import config, meta, outcome, timestamps
 from prseed.alarm import Alarm
 from prseed.exceptions import off
 from prseed.graphql.queries import TOKEN_CHECK_QUERY
+from prseed.middlewares.graphql import as_graphql_response
 from prseed.middlewares.retry import network_cause
 from prseed.tokens import Credential, CredentialProvider, TokenState, Wait, configured_provider
 
@@ -397,6 +398,7 @@ class TokenPoolMiddleware:
 
     def process_response(self, request, response):
         request.headers.pop("Authorization", None)
+        response = as_graphql_response(response)  # the first to read a live answer
         state = self.token_of(request)
         if state is None or "cached" in response.flags:
             return response
