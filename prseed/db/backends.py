@@ -509,7 +509,7 @@ class Database:
         cursor.execute("SELECT login FROM members")
         return sorted((here - elsewhere) & {login for (login,) in cursor.fetchall()})
 
-    # --- for scrapy simulate: which tables a database holds (those of other releases vary) ---
+    # --- which tables a database holds (those of other releases vary): upgrades, reports ---
     def table_names(self, cursor) -> set[str]:
         """The names of the tables the database holds."""
         raise NotImplementedError
@@ -528,7 +528,8 @@ class Database:
     def missing_tables(self, names: tuple[str, ...]) -> list[str]:
         """Those of ``names`` the database has no table of (one an older prseed made)."""
         with self.transaction() as cursor:
-            return [name for name in names if not self._column_names(cursor, name)]
+            present = self.table_names(cursor)
+        return [name for name in names if name not in present]
 
     # --- end of reads for reports ---
 
