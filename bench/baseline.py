@@ -104,6 +104,10 @@ def build_rows(answers: list[tuple[dict, dict]]) -> Rows:
         data = response.get("data") or {}
         if "repository" in data:
             found = data["repository"]
+            if "pullRequests" not in found:  # another stream's page: the benchmark serves none of its nodes
+                if any(isinstance(value, dict) and value.get("nodes") for value in found.values()):
+                    raise ValueError(f"the baseline loads PRs only: {request.get('query', '')[:60]!r}")
+                continue
             rows.add([records.repository(found)])
             for node in found["pullRequests"]["nodes"] or ():
                 if node is not None:
