@@ -64,6 +64,43 @@ TABLES = Tables(
         key=("pull_request_id", "issue_repository", "issue_number"),
         replaced_with=PULL_REQUEST,
     ),
+    # --- prconn: the per-PR parts of PRSEED_COLLECT, kept when a crawl does not collect them
+    Table(
+        items.TimelineEvent,
+        key=("id",),
+        timestamps=("created_at",),
+        replaced_with=PULL_REQUEST,
+        part="timeline",
+    ),
+    Table(items.ReviewThread, key=("id",), replaced_with=PULL_REQUEST, part="review_threads"),
+    Table(
+        items.ReviewComment,
+        key=("id",),
+        timestamps=("created_at", "updated_at"),
+        replaced_with=PULL_REQUEST,
+        part="review_threads",
+    ),
+    Table(
+        items.IssueComment,
+        key=("id",),
+        timestamps=("created_at", "updated_at"),
+        replaced_with=PULL_REQUEST,
+        part="comments",
+    ),
+    Table(
+        items.ReviewRequest,
+        key=("pull_request_id", "reviewer_kind", "reviewer"),
+        replaced_with=PULL_REQUEST,
+        part="review_requests",
+    ),
+    Table(
+        items.PullRequestAssignee,
+        key=("pull_request_id", "login"),
+        replaced_with=PULL_REQUEST,
+        title="assignees",
+        part="assignees",
+    ),
+    # --- end of prconn's tables
     Table(
         items.SyncState,
         key=("repository", "stream"),

@@ -47,8 +47,12 @@ class Rendered:
 
 def _selection(connection: Connection, first: int, after: bool) -> str:
     arguments = f"first: {first}" + (", after: $after" if after else "")
+    if connection.arguments:
+        arguments += f", {connection.arguments}"
     total = " totalCount" if connection.total_count else ""
-    return f"{connection.name}({arguments}) {{{total} {PAGE_INFO} nodes {{ ...{connection.node.name} }} }}"
+    return (
+        f"{connection.selected}({arguments}) {{{total} {PAGE_INFO} nodes {{ ...{connection.node.name} }} }}"
+    )
 
 
 def _rendered(fragment: Fragment, nested: tuple[Nested, ...] = ()) -> Rendered:

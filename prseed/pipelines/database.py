@@ -14,7 +14,7 @@ from twisted.internet import task, threads
 from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
 from twisted.python.threadpool import ThreadPool
 
-from prseed import items, outcome, signals
+from prseed import config, items, outcome, signals
 from prseed.db import Batch, open_database
 from prseed.db.backends import Tainted
 from prseed.db.registry import TABLES
@@ -55,10 +55,9 @@ class DatabasePipeline:
         self.database_url = settings.get("DATABASE_URL")
         self.batch_size = settings.getint("PRSEED_DB_BATCH_SIZE")
         self.flush_seconds = settings.getfloat("PRSEED_DB_FLUSH_SECONDS")
+        collected = config.value(settings, "PRSEED_COLLECT")
         self.replaced_tables = tuple(
-            table
-            for table in TABLES.replaced
-            if table.skipped_by is None or settings.get(table.skipped_by[0]) != table.skipped_by[1]
+            table for table in TABLES.replaced if not table.skipped(settings, collected)
         )
         self.written_types = TABLES.written
         self.sync_type = TABLES.sync_state.item

@@ -27,7 +27,11 @@ class PullRequestsSpider(StreamSpider):
 
     @classmethod
     def streams(cls, settings):
-        return (pull_requests(config.value(settings, "PRSEED_CHECK_RUNS")),)
+        return (
+            pull_requests(
+                config.value(settings, "PRSEED_CHECK_RUNS"), config.value(settings, "PRSEED_COLLECT")
+            ),
+        )
 
     @classmethod
     def crawl_plan(cls, settings, arguments: dict, worker: bool) -> CrawlPlan:

@@ -5,11 +5,13 @@ What its documents cost: :mod:`prseed.graphql.queries`.
 
 from __future__ import annotations
 
+import textwrap
+from dataclasses import dataclass
 from functools import cache
 
 from prseed import items
 from prseed.db.backends import Database
-from prseed.engine.declarations import Connection, Fragment, Nested, Stream
+from prseed.engine.declarations import SPREAD, Connection, Fragment, Nested, Stream
 from prseed.graphql import records
 
 CHECK_RUN_MODES = ("head", "all", "none")
@@ -162,22 +164,203 @@ HEAD_COMMIT_CHECKS = Nested(
 )
 
 
+@dataclass(frozen=True)
+class Part:
+    """What one name of ``PRSEED_COLLECT`` adds to the PR stream: connections followed under
+    each PR (``nested``), further fields of the PR (``fields``) and of its head commit
+    (``head_fields``), with the fragments they spread (``uses``)."""
+
+    name: str
+    nested: tuple[Nested, ...] = ()
+    fields: str = ""
+    head_fields: str = ""
+    uses: tuple[Fragment, ...] = ()
+
+
+# --- prconn's parts: timeline, review threads, comments, review requests, assignees --------
+
+# A requested reviewer: a User, Bot or Mannequin (an Actor) or a Team; null when deleted.
+REVIEWER = "__typename ...Actor ... on Team { slug }"
+SUBJECT = "number repository { nameWithOwner }"
+# The timeline items prseed keeps (not those that duplicate its tables: reviews, commits,
+# comments), each with the fields its type carries beyond id, createdAt and actor.
+TIMELINE_EVENTS = {
+    "ReadyForReviewEvent": "",
+    "ConvertToDraftEvent": "",
+    "ReviewRequestedEvent": f"requestedReviewer {{ {REVIEWER} }}",
+    "ReviewRequestRemovedEvent": f"requestedReviewer {{ {REVIEWER} }}",
+    "HeadRefForcePushedEvent": "beforeCommit { oid } afterCommit { oid }",
+    "BaseRefChangedEvent": "previousRefName currentRefName",
+    "ReviewDismissedEvent": "review { id }",
+    "MergedEvent": "commit { oid }",
+    "ClosedEvent": "",
+    "ReopenedEvent": "",
+    "AssignedEvent": "assignee { ...Actor }",
+    "UnassignedEvent": "assignee { ...Actor }",
+    "LabeledEvent": "label { name }",
+    "UnlabeledEvent": "label { name }",
+    "AddedToMergeQueueEvent": "",
+    "RemovedFromMergeQueueEvent": "",
+    "AutoMergeEnabledEvent": "",
+    "AutoMergeDisabledEvent": "",
+    "CrossReferencedEvent": (
+        f"willCloseTarget source {{ __typename ... on Issue {{ {SUBJECT} }} "
+        f"... on PullRequest {{ {SUBJECT} }} }}"
+    ),
+}
+TIMELINE_ITEM_TYPES = tuple(records.item_type(typename) for typename in TIMELINE_EVENTS)
+TIMELINE_ITEM = Fragment(
+    "TimelineItem",
+    "PullRequestTimelineItems",
+    "\n".join(
+        ["__typename"]
+        + [
+            f"... on {typename} {{ id createdAt actor {{ ...Actor }} {extra} }}".replace("  ", " ")
+            for typename, extra in TIMELINE_EVENTS.items()
+        ]
+    ),
+    uses=(ACTOR,),
+)
+REVIEW_THREAD = Fragment(
+    "ReviewThread",
+    "PullRequestReviewThread",
+    "id\npath\nline\noriginalLine\nstartLine\ndiffSide\nisResolved\nisOutdated\nresolvedBy { ...Actor }",
+    uses=(ACTOR,),
+)
+REVIEW_COMMENT = Fragment(
+    "ReviewComment",
+    "PullRequestReviewComment",
+    """
+    id
+    fullDatabaseId
+    author { ...Actor }
+    body
+    createdAt
+    updatedAt
+    outdated
+    replyTo { id }
+    pullRequestReview { id }
+    commit { oid }
+    originalCommit { oid }
+    """,
+    uses=(ACTOR,),
+)
+ISSUE_COMMENT = Fragment(
+    "IssueComment",
+    "IssueComment",
+    "id\nfullDatabaseId\nauthor { ...Actor }\nauthorAssociation\nbody\ncreatedAt\nupdatedAt",
+    uses=(ACTOR,),
+)
+REVIEW_REQUEST = Fragment(
+    "ReviewRequest", "ReviewRequest", f"asCodeOwner\nrequestedReviewer {{ {REVIEWER} }}", uses=(ACTOR,)
+)
+ASSIGNED_USER = Fragment("AssignedUser", "User", "...Actor", uses=(ACTOR,))
+
+
+def thread_context(thread: dict) -> dict:
+    return {"thread_id": thread["id"]}
+
+
+# Page sizes chosen by measurement (``python -m bench budget``; the costs in
+# prseed.graphql.queries): a connection under a connection multiplies, so a PR's first page
+# of threads brings few comments each, and a longer thread is followed up by its id.
+TIMELINE = Connection(
+    "timelineItems",
+    "PullRequest",
+    TIMELINE_ITEM,
+    50,
+    100,
+    records.timeline_event,
+    arguments=f"itemTypes: [{', '.join(TIMELINE_ITEM_TYPES)}]",
+)
+THREAD_COMMENTS = Connection(
+    "threadComments",
+    "PullRequestReviewThread",
+    REVIEW_COMMENT,
+    5,
+    100,
+    records.review_comment,
+    field="comments",
+)
+REVIEW_THREADS = Connection(
+    "reviewThreads",
+    "PullRequest",
+    REVIEW_THREAD,
+    5,
+    50,
+    records.review_thread,
+    nested=(Nested(THREAD_COMMENTS, context=thread_context),),
+)
+ISSUE_COMMENTS = Connection("comments", "PullRequest", ISSUE_COMMENT, 30, 100, records.issue_comment)
+REVIEW_REQUESTS = Connection("reviewRequests", "PullRequest", REVIEW_REQUEST, 20, 100, records.review_request)
+ASSIGNEES = Connection("assignees", "PullRequest", ASSIGNED_USER, 10, 100, records.assignee)
+
+PARTS: dict[str, Part] = {
+    "timeline": Part("timeline", nested=(Nested(TIMELINE),)),
+    "review_threads": Part("review_threads", nested=(Nested(REVIEW_THREADS),)),
+    "comments": Part("comments", nested=(Nested(ISSUE_COMMENTS),), fields="totalCommentsCount"),
+    "review_requests": Part("review_requests", nested=(Nested(REVIEW_REQUESTS),)),
+    "assignees": Part("assignees", nested=(Nested(ASSIGNEES),)),
+}
+
+# --- end of prconn's parts ------------------------------------------------------------------
+
+ALL_PARTS = frozenset(PARTS)
+
+
+def with_fields(fragment: Fragment, fields: list[str], uses: tuple[Fragment, ...]) -> Fragment:
+    """``fragment`` with further fields (and the fragments they spread)."""
+    if not fields:
+        return fragment
+    known = {used.name: used for used in (*fragment.uses, *uses)}
+    text = "\n".join([textwrap.dedent(fragment.fields).strip(), *fields])
+    spread = set(SPREAD.findall(text))
+    return Fragment(fragment.name, fragment.on, text, uses=tuple(f for n, f in known.items() if n in spread))
+
+
+def head_commit_holder(fields: list[str], uses: tuple[Fragment, ...]) -> Nested | None:
+    """The head commit's check suites (``head`` mode) with the parts' head-commit fields."""
+    if not fields:
+        return HEAD_COMMIT_CHECKS
+    via = with_fields(COMMIT_CHECKS, fields, uses)
+    return Nested(
+        CHECK_SUITES,
+        holders=head_commits,
+        context=commit_context,
+        selection=HEAD_COMMIT_CHECKS.selection,
+        via=via,
+    )
+
+
 @cache
-def pull_requests(check_runs: str = "head") -> Stream:
+def pull_requests(check_runs: str = "head", collect: frozenset[str] = ALL_PARTS) -> Stream:
     """The PR stream; ``check_runs`` (PRSEED_CHECK_RUNS) says whose check runs come along:
-    the head commit's, every commit's, or none."""
+    the head commit's, every commit's, or none; ``collect`` (PRSEED_COLLECT) which of
+    ``PARTS`` come too."""
     if check_runs not in CHECK_RUN_MODES:
         raise ValueError(f"check_runs must be one of {CHECK_RUN_MODES}, not {check_runs!r}")
+    unknown = set(collect) - set(PARTS)
+    if unknown:
+        raise ValueError(f"collect: unknown parts {sorted(unknown)}; known: {', '.join(PARTS)}")
+    parts = [part for name, part in PARTS.items() if name in collect]
+    uses = tuple(used for part in parts for used in part.uses)
+    head_fields = [part.head_fields for part in parts if part.head_fields]
+    fields = [part.fields for part in parts if part.fields]
+    if head_fields and check_runs != "head":
+        head = with_fields(Fragment("HeadCommit", "Commit", "oid", ()), head_fields, uses)
+        fields.append("headCommit: commits(last: 1) { nodes { commit { ...HeadCommit } } }")
+        uses += (head,)
     commits = COMMITS_WITH_CHECKS if check_runs == "all" else COMMITS
     nested = tuple(Nested(connection) for connection in (LABELS, CLOSING_ISSUES, REVIEWS, commits, FILES))
     if check_runs == "head":
-        nested += (HEAD_COMMIT_CHECKS,)
+        nested += (head_commit_holder(head_fields, uses),)
+    nested += tuple(link for part in parts for link in part.nested)
     return Stream(
         name="pull_requests",
         noun="PR",
         connection="pullRequests",
         order="{field: UPDATED_AT, direction: DESC}",
-        node=PULL_REQUEST,
+        node=with_fields(PULL_REQUEST, fields, uses),
         records=records.pull_request,
         nested=nested,
         child_key="pull_request_id",
