@@ -261,14 +261,16 @@ def thread_context(thread: dict) -> dict:
     return {"thread_id": thread["id"]}
 
 
-# Page sizes chosen by measurement (``python -m bench budget``; the costs in
-# prseed.graphql.queries): a connection under a connection multiplies, so a PR's first page
-# of threads brings few comments each, and a longer thread is followed up by its id.
+# Page sizes (the costs: prseed.graphql.queries).  GitHub counts a connection under a
+# connection once per parent its parent's first page can return, whatever its own page
+# size: a PR's first page of 8 threads costs 8 + 1 pages (with up to 100 comments each),
+# and its 25 PRs 626 pages, 6 points, as 5 threads would (551), so 8 it is; 9 would cost
+# 7.  Flat connections cost 1 page at any size.
 TIMELINE = Connection(
     "timelineItems",
     "PullRequest",
     TIMELINE_ITEM,
-    50,
+    100,
     100,
     records.timeline_event,
     arguments=f"itemTypes: [{', '.join(TIMELINE_ITEM_TYPES)}]",
@@ -277,7 +279,7 @@ THREAD_COMMENTS = Connection(
     "threadComments",
     "PullRequestReviewThread",
     REVIEW_COMMENT,
-    5,
+    100,
     100,
     records.review_comment,
     field="comments",
@@ -286,12 +288,12 @@ REVIEW_THREADS = Connection(
     "reviewThreads",
     "PullRequest",
     REVIEW_THREAD,
-    5,
-    50,
+    8,
+    100,
     records.review_thread,
     nested=(Nested(THREAD_COMMENTS, context=thread_context),),
 )
-ISSUE_COMMENTS = Connection("comments", "PullRequest", ISSUE_COMMENT, 30, 100, records.issue_comment)
+ISSUE_COMMENTS = Connection("comments", "PullRequest", ISSUE_COMMENT, 50, 100, records.issue_comment)
 REVIEW_REQUESTS = Connection("reviewRequests", "PullRequest", REVIEW_REQUEST, 20, 100, records.review_request)
 ASSIGNEES = Connection("assignees", "PullRequest", ASSIGNED_USER, 10, 100, records.assignee)
 
