@@ -291,6 +291,9 @@ def test_dataset_has_the_conversation_edge_cases(dataset):
     ghost = dataset.pull_request(*dataset.special["ghost"])
     assert any(item["actor"] is None for item in ghost["timelineItems"])
     assert any(request["requestedReviewer"] is None for request in ghost["reviewRequests"])
+    assert any(
+        "requestedReviewer" in item and item["requestedReviewer"] is None for item in ghost["timelineItems"]
+    )
     assert any(comment["author"] is None for comment in ghost["comments"])
     reviewers = [request["requestedReviewer"] for pr in pulls for request in pr["reviewRequests"]]
     assert {"User", "Team"} <= {reviewer["__typename"] for reviewer in reviewers if reviewer}

@@ -944,6 +944,9 @@ def timeline_item(
 ) -> dict:
     """One timeline item of a random type, with the fields that type carries."""
     typename = rng.choice(TIMELINE_TYPES)
+    deleted = plan.kind == "ghost" and index == 1  # a review requested of a deleted account
+    if deleted:
+        typename = "ReviewRequestedEvent"
     item: dict[str, Any] = {
         "__typename": typename,
         "id": node_id("TLE", context.index, number, index),
@@ -951,7 +954,6 @@ def timeline_item(
         "actor": actor,
     }
     if typename in ("ReviewRequestedEvent", "ReviewRequestRemovedEvent"):
-        deleted = plan.kind == "ghost" and index == 1
         item["requestedReviewer"] = None if deleted else some_reviewer(rng, context)
     elif typename == "HeadRefForcePushedEvent":
         item["beforeCommit"] = {"oid": object_id(context.index, number, "forced", index)}
