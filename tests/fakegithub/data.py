@@ -847,6 +847,8 @@ def conversation(context: RepositoryContext, number: int, plan: Plan, children: 
     rng = random.Random(f"{plan.seed}/conversation")
     sizes = conversation_sizes(rng, plan.kind)
     ghost = plan.kind == "ghost"
+    if ghost:  # a deleted actor, and a review requested of a deleted account
+        sizes = sizes._replace(events=max(sizes.events, 2), comments=max(sizes.comments, 1))
     where = (context.index, number)
     users = context.users
 
