@@ -192,7 +192,7 @@ def schema_of(database_url: str) -> dict:
         indexes = cursor.fetchall()
         cursor.execute(
             "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = %s::regclass ORDER BY conname",
+            "WHERE conrelid = to_regclass(%s) ORDER BY conname",  # none for a table not there
             (name,),
         )
         schema[name] = (columns, indexes, cursor.fetchall())
@@ -326,8 +326,15 @@ def raw_rows(database_url: str) -> dict[str, list[str]]:
     """Every row of every table, as the database holds them, whatever its schema."""
     connection = connect_raw(database_url)
     cursor = connection.cursor()
+    if database_url.startswith("sqlite"):
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    else:
+        cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+    present = {name for (name,) in cursor.fetchall()}
     rows = {}
     for table in TABLES:
+        if table.name not in present:  # a table of a later release
+            continue
         cursor.execute(f"SELECT * FROM {table.name}")
         rows[table.name] = sorted(map(repr, cursor.fetchall()))
     connection.close()
