@@ -95,7 +95,7 @@ def static_costs(page_size: int, collect=None) -> dict:
             "by_id": cost(by_id_query(stream), {"ids": ["x"] * page_size}),
             "follow_up": {
                 name: cost(follow_up_query(connection), {"id": "x", "after": None})
-                for name, connection in pull_requests("all", collect).connections().items()
+                for name, connection in stream.connections().items()
             },
             "page_per_pr": {
                 size: round(cost(page_query(stream), {**page_variables, "pageSize": size}) / size, 3)

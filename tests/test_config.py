@@ -127,7 +127,7 @@ def test_collect_reads_a_list_or_text_into_the_parts():
     }
     assert config.value(project_settings(PRSEED_COLLECT=""), "PRSEED_COLLECT") == frozenset()
     everything = config.value(project_settings(), "PRSEED_COLLECT")
-    assert everything == set(PARTS) and PullRequestsSpider.streams(project_settings())[0] is pull_requests()
+    assert everything == set(PARTS) and PullRequestsSpider.streams(project_settings())[0] == pull_requests()
 
 
 def test_a_crawl_started_from_python_is_checked_too():
