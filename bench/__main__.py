@@ -16,6 +16,8 @@ BENCHMARKS = {
     "replay": 10_000,
     "memory": 50_000,
     "walltime": 1000,  # PRs per repository, three repositories
+    # scrapy simulate (demo data) over a history written through the Database API
+    "simulate": 50_000,  # PRs
 }
 
 

@@ -1,10 +1,10 @@
 """``budget``: GitHub points and requests per 1,000 fully hydrated PRs, against REST.
 
 A live crawl of the fake server (its own process, GitHub's cost formula) with prseed's
-default settings; the points are summed from the server's record of what it charged.  The
-database is then compared with what the dataset says it must hold, so the figures are for
-PRs with *all* their reviews, commits, files, head-commit check runs, labels, milestone and
-closing issues.
+default settings, the PR stream alone (bench.common.PR_STREAM_ONLY); the points are summed
+from the server's record of what it charged.  The database is then compared with what the
+dataset says it must hold, so the figures are for PRs with *all* their reviews, commits,
+files, head-commit check runs, labels, milestone and closing issues.
 
 The REST figure counts the calls the same data needs from GitHub's REST API, the way the
 seeds fetched it: PR list pages of 100, and per PR its commits, reviews and files (100 a
@@ -181,9 +181,12 @@ def run(size: int, workdir: Path, results_dir: Path, profile: bool = True) -> di
         records = server.records()
     pr_only.check()
     result.check()
+    deployments = setting("PRSEED_DEPLOYMENTS")
     hydrated = database_rows(pr_only_database) == expected_rows(
-        dataset, [REPOSITORY], check_runs=check_runs, collect=frozenset()
-    ) and database_rows(database) == expected_rows(dataset, [REPOSITORY], check_runs=check_runs)
+        dataset, [REPOSITORY], check_runs=check_runs, collect=frozenset(), deployments=deployments
+    ) and database_rows(database) == expected_rows(
+        dataset, [REPOSITORY], check_runs=check_runs, deployments=deployments
+    )
     if not hydrated:
         raise RuntimeError("the crawl's database differs from the dataset: PRs are not fully hydrated")
     pr_only_points = sum(record["cost"] for record in pr_only_records)

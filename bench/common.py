@@ -16,18 +16,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.stats import READY
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 # Settings given with ``python -m bench NAME -s NAME=VALUE``: every crawl gets them (those a
 # benchmark sets itself, such as DATABASE_URL, win).
 EXTRA_SETTINGS: dict[str, str] = {}
+# The benchmarks measure the PR stream (their baselines and REST figures know only PRs), as
+# the test crawls do (tests/crawling.py); ``-s PRSEED_DEPLOYMENTS=1`` overrides it.
+PR_STREAM_ONLY: dict[str, object] = {"PRSEED_DEPLOYMENTS": False}
 
 
 def setting(name: str):
-    """A prseed setting as the benchmark's crawls see it: ``-s`` first, then prseed/settings.py."""
+    """A prseed setting as the benchmark's crawls see it: ``-s`` first, then PR_STREAM_ONLY,
+    then prseed/settings.py."""
     from prseed import settings
 
-    default = getattr(settings, name)
+    default = PR_STREAM_ONLY.get(name, getattr(settings, name))
     if name not in EXTRA_SETTINGS:
         return default
     return type(default)(EXTRA_SETTINGS[name]) if default is not None else EXTRA_SETTINGS[name]
@@ -44,6 +50,13 @@ class CrawlResult:
     stats: dict  # Scrapy's final stats (bench.stats.JsonStats)
     log: Path
     samples: list[dict] = field(default_factory=list)  # from the sampler, if any
+    # process start to the end of its start-up (bench.stats.READY); None if it never got there
+    startup_seconds: float | None = None
+
+    @property
+    def work_seconds(self) -> float:
+        """The process after its start-up: the crawl, the last writes and the exit."""
+        return self.wall_seconds - (self.startup_seconds or 0.0)
 
     @property
     def elapsed(self) -> float:
@@ -86,6 +99,7 @@ def crawl(
     for key, value in arguments.items():
         command += ["-a", f"{key}={value}"]
     merged = {
+        **PR_STREAM_ONLY,
         **EXTRA_SETTINGS,
         "STATS_CLASS": "bench.stats.JsonStats",
         "BENCH_STATS_FILE": str(stats_file),
@@ -103,7 +117,7 @@ def crawl(
         environment["GITHUB_TOKENS"] = ",".join(tokens)
     environment.pop("DATABASE_URL", None)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
+    started = time.monotonic()  # the clock bench.stats.READY is read from, machine-wide
     samples: list[dict] = []
     with open(log.with_suffix(".err"), "w") as stderr:
         process = subprocess.Popen(
@@ -113,16 +127,18 @@ def crawl(
             while process.poll() is None:
                 sample = sampler(process.pid)
                 if sample is not None:
-                    samples.append({"t": round(time.perf_counter() - started, 3), **sample})
+                    samples.append({"t": round(time.monotonic() - started, 3), **sample})
                 time.sleep(sample_every)
         returncode = process.wait()
-    wall = time.perf_counter() - started
+    wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
     if not log.exists():
         log = log.with_suffix(".err")
-    return CrawlResult(returncode, wall, cpu, stats, log, samples)
+    ready = stats.get(READY)
+    startup = ready - started if ready is not None else None
+    return CrawlResult(returncode, wall, cpu, stats, log, samples, startup)
 
 
 # --- /proc ---------------------------------------------------------------------------

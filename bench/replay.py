@@ -9,8 +9,21 @@ process start to exit (interpreter start-up and imports included on both sides):
   database.
 
 Both must leave exactly the same rows; rows/s counts the rows of GitHub data in the
-database afterwards.  The PostgreSQL cluster is tests/postgres.py's throwaway one (fsync and
-synchronous_commit off), the same for both sides.  Then each replay runs once more under
+database afterwards.
+
+Two ratios of the baseline's time to prseed's are printed: of the whole processes, and
+*excluding start-up*, measured the same way for both sides.  A process's start-up runs from
+the moment the benchmark starts it to the moment it is ready to produce rows: its imports are
+done, its configuration read and its database open (schema created), and it has read nothing
+from the cache yet.  Each side reports that moment on the machine-wide monotonic clock
+(prseed's crawl through ``bench.stats.JsonStats``, when Scrapy opens the stats, which it does
+right after opening the item pipelines and before the spider's first request; the baseline
+just after ``open_database``), and the benchmark subtracts it from the process's wall time.
+What is left, the work, includes everything else on both sides: reading and decoding the
+answers, the rows, the writes, closing the database and the process's exit.
+
+The PostgreSQL cluster is tests/postgres.py's throwaway one (fsync and synchronous_commit off),
+the same for both sides.  Then each replay runs once more under
 cProfile (``scrapy crawl --profile``) and the profile is summarised; and once more under
 py-spy's sampling profiler when it is installed (``pip install py-spy``), which does not
 inflate Python's many small calls the way cProfile does.
@@ -34,6 +47,8 @@ REPOSITORY = "acme/widgets"
 TOKEN = "bench-token-replay"
 TARGET_RATIO = 0.5
 TARGET_POSTGRES_ROWS_PER_SECOND = 30_000
+# issue 13: prseed's rows/s against the baseline's, both excluding start-up
+TARGET_RATIO_WITHOUT_STARTUP = {"sqlite": 0.8, "postgresql": 1.0}
 
 # Where the time goes: (label, file suffix, function name) of functions whose cumulative
 # time the summary reports.  They overlap (the pipeline runs inside item processing).
@@ -138,15 +153,17 @@ def print_profile(name: str, summary: dict) -> None:
 
 def baseline(workdir: Path, name: str, cache_dir: Path, database_url: str) -> dict:
     out = workdir / f"{name}.json"
-    started = time.perf_counter()
+    started = time.monotonic()  # the clock the baseline reports its ready_monotonic on
     subprocess.run(
         [sys.executable, "-m", "bench.baseline", str(cache_dir), database_url, str(out)],
         cwd=ROOT,
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    wall = time.perf_counter() - started
-    return {"wall_seconds": wall, **json.loads(out.read_text())}
+    wall = time.monotonic() - started
+    report = json.loads(out.read_text())
+    startup = report["ready_monotonic"] - started
+    return {"wall_seconds": wall, "startup_seconds": startup, "work_seconds": wall - startup, **report}
 
 
 def compare(first: str, second: str) -> bool:
@@ -204,6 +221,8 @@ def run(size: int, workdir: Path, results_dir: Path, profile: bool = True) -> di
             identical = compare(prseed_url, base_url)
             if not identical:
                 raise RuntimeError(f"prseed's replay and the baseline wrote different rows into {backend}")
+            if result.startup_seconds is None:
+                raise RuntimeError(f"the replay into {backend} never reported the end of its start-up")
             figures = {
                 "rows": rows,
                 "rows_by_table": counts,
@@ -211,21 +230,25 @@ def run(size: int, workdir: Path, results_dir: Path, profile: bool = True) -> di
                 "prseed": {
                     "wall_seconds": round(result.wall_seconds, 2),
                     "cpu_seconds": round(result.cpu_seconds, 2),
+                    "startup_seconds": round(result.startup_seconds, 2),
+                    "work_seconds": round(result.work_seconds, 2),
                     "crawl_seconds": round(result.elapsed, 2),
                     "rows_per_second": round(rows / result.wall_seconds),
-                    "rows_per_second_crawl_only": round(rows / result.elapsed),
+                    "rows_per_second_without_startup": round(rows / result.work_seconds),
                     "items": result.stats.get("item_scraped_count", 0)
                     + result.stats.get("item_dropped_count", 0),
                 },
                 "baseline": {
                     "wall_seconds": round(base["wall_seconds"], 2),
+                    "startup_seconds": round(base["startup_seconds"], 2),
+                    "work_seconds": round(base["work_seconds"], 2),
                     "seconds": base["seconds"],
                     "rows_per_second": round(rows / base["wall_seconds"]),
-                    "rows_per_second_work_only": round(rows / base["seconds"]["total"]),
+                    "rows_per_second_without_startup": round(rows / base["work_seconds"]),
                 },
             }
             figures["ratio"] = round(base["wall_seconds"] / result.wall_seconds, 3)
-            figures["ratio_without_startup"] = round(base["seconds"]["total"] / result.elapsed, 3)
+            figures["ratio_without_startup"] = round(base["work_seconds"] / result.work_seconds, 3)
             backends[backend] = figures
             print(
                 table(
@@ -235,24 +258,27 @@ def run(size: int, workdir: Path, results_dir: Path, profile: bool = True) -> di
                             rows,
                             f"{result.wall_seconds:.2f}",
                             f"{figures['prseed']['rows_per_second']:,}",
-                            f"{result.elapsed:.2f}",
-                            f"{figures['prseed']['rows_per_second_crawl_only']:,}",
+                            f"{result.startup_seconds:.2f}",
+                            f"{result.work_seconds:.2f}",
+                            f"{figures['prseed']['rows_per_second_without_startup']:,}",
                         ),
                         (
                             "baseline (json + executemany)",
                             rows,
                             f"{base['wall_seconds']:.2f}",
                             f"{figures['baseline']['rows_per_second']:,}",
-                            f"{base['seconds']['total']:.2f}",
-                            f"{figures['baseline']['rows_per_second_work_only']:,}",
+                            f"{base['startup_seconds']:.2f}",
+                            f"{base['work_seconds']:.2f}",
+                            f"{figures['baseline']['rows_per_second_without_startup']:,}",
                         ),
                     ],
-                    ("", "rows", "process s", "rows/s", "work s", "rows/s"),
+                    ("", "rows", "process s", "rows/s", "start-up s", "work s", "rows/s"),
                 )
             )
             print(
-                f"prseed runs at {figures['ratio']:.0%} of the baseline's speed "
-                f"({figures['ratio_without_startup']:.0%} without start-up); target >= {TARGET_RATIO:.0%}"
+                f"prseed runs at {figures['ratio']:.0%} of the baseline's speed, "
+                f"{figures['ratio_without_startup']:.0%} excluding start-up (target >= "
+                f"{TARGET_RATIO_WITHOUT_STARTUP[backend]:.0%}); whole processes: target >= {TARGET_RATIO:.0%}"
             )
             if profile:
                 profile_path = workdir / f"replay-{backend}.prof"
@@ -315,6 +341,11 @@ def run(size: int, workdir: Path, results_dir: Path, profile: bool = True) -> di
             "ratio": TARGET_RATIO,
             "postgresql_rows_per_second": TARGET_POSTGRES_ROWS_PER_SECOND,
             "ratio_met": all(b["ratio"] >= TARGET_RATIO for b in backends.values()),
+            "ratio_without_startup": TARGET_RATIO_WITHOUT_STARTUP,
+            "ratio_without_startup_met": all(
+                b["ratio_without_startup"] >= TARGET_RATIO_WITHOUT_STARTUP[name]
+                for name, b in backends.items()
+            ),
             "postgresql_met": None
             if postgres is None
             else postgres["prseed"]["rows_per_second"] >= TARGET_POSTGRES_ROWS_PER_SECOND,

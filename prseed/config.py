@@ -154,6 +154,20 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Names:
+    """Names, at least one: a comma-separated text or a list, read with ``getlist``."""
+
+    expected = "comma-separated names, at least one"
+    bad = ","
+
+    def read(self, settings, name: str) -> tuple[str, ...]:
+        names = tuple(part.strip() for part in settings.getlist(name) if str(part).strip())
+        if not names:
+            raise ValueError(name)
+        return names
+
+
+@dataclass(frozen=True)
 class ClassPath:
     """A class named by its import path, loaded as the component that builds it will."""
 
@@ -289,6 +303,43 @@ SETTINGS: tuple[Setting, ...] = (
         env="GITHUB_GRAPHQL_URL",
     ),
     Setting(
+        "GITHUB_API_URL",
+        Url(("https", "http")),
+        "https://api.github.com",
+        "the REST API's base, for a GitHub App's installation tokens; GitHub Enterprise Server: "
+        "`https://HOST/api/v3`",
+        env="GITHUB_API_URL",
+    ),
+    Setting(
+        "GITHUB_APP_ID",
+        Text(optional=True),
+        None,
+        'a GitHub App\'s id: prseed signs as its installations (see "In production"), with personal '
+        "tokens too if any are given",
+        env="GITHUB_APP_ID",
+    ),
+    Setting(
+        "GITHUB_APP_PRIVATE_KEY",
+        Text(optional=True),
+        None,
+        "the path of the App's private key (a PEM file); never logged, nor the tokens bought with it",
+        env="GITHUB_APP_PRIVATE_KEY",
+    ),
+    Setting(
+        "GITHUB_APP_INSTALLATION_ID",
+        Text(optional=True),
+        None,
+        "the App's installation to sign as; none: each repository's installation is asked of GitHub "
+        "(`GET /repos/OWNER/NAME/installation`)",
+        env="GITHUB_APP_INSTALLATION_ID",
+    ),
+    Setting(
+        "PRSEED_APP_TOKEN_REFRESH_AHEAD",
+        Number(0),
+        300,
+        "seconds before an installation token expires (they last an hour) that prseed buys the next one",
+    ),
+    Setting(
         "GITHUB_MAX_CONCURRENT_PER_TOKEN",
         Whole(1),
         2,
@@ -375,8 +426,9 @@ SETTINGS: tuple[Setting, ...] = (
         "what comes with each PR besides its labels, closing issues, reviews, commits, files and "
         "check runs: `timeline` (timeline_events), `review_threads` (review_threads, review_comments), "
         "`comments` (issue_comments, pull_requests.total_comments_count), `review_requests`, "
-        "`assignees` (pull_request_assignees); empty: the PR alone. The tables of a part not collected "
-        "keep their rows",
+        "`assignees` (pull_request_assignees), `statuses` (status_contexts, "
+        "pull_requests.status_rollup_state), `issue_references` (issue_references); empty: the PR "
+        "alone. The tables of a part not collected keep their rows",
         shown_default="all: " + ", ".join(f"`{name}`" for name in PARTS),
     ),
     Setting(
@@ -386,6 +438,33 @@ SETTINGS: tuple[Setting, ...] = (
         "item pipelines get one `prseed.items.Rows` item per GitHub answer (its `items` are the rows, "
         "in order) instead of one item per row: Scrapy's per-item cost was most of an offline replay's "
         "time. Off by itself when `FEEDS` (`-o`/`-O`) are set, so feeds get one record per row",
+    ),
+    # --- repository-level streams: deployments and issues
+    Setting(
+        "PRSEED_DEPLOYMENTS",
+        Flag(),
+        True,
+        'crawl each repository\'s deployments and their statuses too (see "Deployments and issues")',
+    ),
+    Setting(
+        "PRSEED_DEPLOYMENT_WINDOW_DAYS",
+        Number(0),
+        3,
+        "a sync re-reads the deployments created this many days before its watermark, whose statuses "
+        "may have changed since",
+    ),
+    Setting(
+        "PRSEED_ISSUES",
+        Flag(),
+        False,
+        "crawl each repository's issues too (or choose streams with `-a streams=`)",
+    ),
+    Setting(
+        "PRSEED_INCIDENT_LABELS",
+        Names(),
+        ("incident",),
+        "`scrapy metrics` counts the issues with any of these labels as incidents",
+        shown_default="`incident`",
     ),
     # --- database
     Setting(
@@ -412,6 +491,14 @@ SETTINGS: tuple[Setting, ...] = (
         bad="0",
     ),
     Setting(
+        "PRSEED_DB_RETRY_SECONDS",
+        Number(0),
+        300,
+        "how long a batch waits for a database server that went away (PostgreSQL restarted, a failover): "
+        "the batch is held and the connection remade with back-off, then the crawl goes on; past it, the "
+        "crawl stops (`database_error`). A row the database rejects is not retried",
+    ),
+    Setting(
         "PRSEED_SYNC_OVERLAP_SECONDS",
         Number(0),
         60,
@@ -424,6 +511,14 @@ SETTINGS: tuple[Setting, ...] = (
         10,
         "seconds between progress lines (one per repository) and, on a terminal, the live status line; "
         "`0`: neither (the summary at the end stays)",
+    ),
+    Setting(
+        "PRSEED_GC_THRESHOLD",
+        Whole(0),
+        10_000,
+        "allocations between the garbage collector's young collections during a crawl (Python's "
+        "default: 700), with the start-up heap frozen out of collections; `0`: Python's own "
+        "(see prseed/extensions/gc.py)",
     ),
     Setting(
         "PRSEED_OFFLINE",
@@ -573,6 +668,14 @@ SETTINGS: tuple[Setting, ...] = (
         "are refused",
         env="PRSEED_JSONRPC_SECRET",
         secret=True,
+    ),
+    # --- scrapy metrics
+    Setting(
+        "PRSEED_PRODUCTION_ENVIRONMENT",
+        Text(),
+        "production",
+        "the deployment environment `scrapy metrics` counts deployments, lead time and change failure "
+        "rate of (compared case-insensitively); `-a environment=NAME` overrides it",
     ),
 )
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 PULL_REQUESTS_STREAM = "pull_requests"  # the stream of a repository's pull requests
+DEPLOYMENTS_STREAM = "deployments"  # its deployments (a filtered crawl's row adds the filter)
+ISSUES_STREAM = "issues"  # its issues
 
 
 @dataclass
@@ -91,6 +93,9 @@ class PullRequest:
     complete: bool = field(default=True, metadata={"feed": False})
     # --- prconn: PRSEED_COLLECT's comments part (None when not collected)
     total_comments_count: int | None = None
+    # --- prtext (issue 14): the head commit's statusCheckRollup.state; None when it has none
+    # (or the ``statuses`` part of PRSEED_COLLECT is off)
+    status_rollup_state: str | None = None
 
 
 @dataclass
@@ -266,6 +271,133 @@ class PullRequestAssignee:
 
 
 # --- end of prconn's items
+# --- prtext (issue 14): legacy commit statuses and issue references
+
+
+@dataclass
+class StatusContext:
+    """A commit status (the legacy status API that Jenkins, CircleCI and others use) of a
+    PR's head commit: the latest one of each context."""
+
+    TABLE: ClassVar[str] = "status_contexts"
+    pull_request_id: str
+    commit_oid: str
+    context: str
+    state: str  # ERROR, EXPECTED, FAILURE, PENDING or SUCCESS
+    description: str | None
+    target_url: str | None
+    created_at: str
+    creator_login: str | None  # None when GitHub names no creator
+
+
+@dataclass
+class IssueReference:
+    """An issue (or PR) a PR names: parsed from its title or body (see prseed.references),
+    or one of GitHub's own closingIssuesReferences."""
+
+    TABLE: ClassVar[str] = "issue_references"
+    pull_request_id: str
+    issue_repository: str  # owner/name
+    issue_number: int
+    kind: str  # closing or mention
+    source: str  # body, title or closingIssuesReferences
+
+
+# --- end prtext
+# --- repository-level streams: deployments and issues ------------------------------------
+
+
+@dataclass
+class Deployment:
+    TABLE: ClassVar[str] = "deployments"
+    id: str
+    repository_id: str
+    database_id: int | None
+    environment: str | None
+    original_environment: str | None
+    task: str | None
+    state: str | None
+    commit_oid: str
+    creator_login: str
+    created_at: str
+    updated_at: str
+    latest_status_state: str | None
+    latest_status_at: str | None
+    # False until every page of its statuses is written (see PullRequest.complete)
+    complete: bool = field(default=True, metadata={"feed": False})
+
+
+@dataclass
+class DeploymentStatus:
+    TABLE: ClassVar[str] = "deployment_statuses"
+    id: str
+    deployment_id: str
+    state: str
+    description: str | None
+    environment_url: str | None
+    log_url: str | None
+    creator_login: str
+    created_at: str
+
+
+@dataclass
+class DeploymentComplete:
+    """Every page of this deployment's statuses is written: mark its row complete."""
+
+    BOOKKEEPING: ClassVar[bool] = True
+    deployment_id: str
+
+
+@dataclass
+class Issue:
+    TABLE: ClassVar[str] = "issues"
+    id: str
+    repository_id: str
+    number: int
+    title: str
+    state: str
+    state_reason: str | None
+    author_login: str
+    url: str
+    created_at: str
+    updated_at: str
+    closed_at: str | None
+    comment_count: int
+    # False until every page of its labels, assignees and closing PRs is written
+    complete: bool = field(default=True, metadata={"feed": False})
+
+
+@dataclass
+class IssueLabel:
+    TABLE: ClassVar[str] = "issue_labels"
+    issue_id: str
+    label_name: str
+
+
+@dataclass
+class IssueAssignee:
+    TABLE: ClassVar[str] = "issue_assignees"
+    issue_id: str
+    login: str
+
+
+@dataclass
+class IssueClosingPullRequest:
+    TABLE: ClassVar[str] = "issue_closing_pull_requests"
+    issue_id: str
+    pull_request_repository: str  # owner/name: the PR may live in another repository
+    pull_request_number: int
+
+
+@dataclass
+class IssueComplete:
+    """Every nested page of this issue is written: mark its row complete."""
+
+    BOOKKEEPING: ClassVar[bool] = True
+    issue_id: str
+
+
+# --- end of the repository-level streams' items -------------------------------------------
 
 
 @dataclass
@@ -335,5 +467,13 @@ ITEM_CLASSES = (
     IssueComment,
     ReviewRequest,
     PullRequestAssignee,
+    StatusContext,  # prtext
+    IssueReference,  # prtext
+    Deployment,
+    DeploymentStatus,
+    Issue,
+    IssueLabel,
+    IssueAssignee,
+    IssueClosingPullRequest,
     SyncState,
 )

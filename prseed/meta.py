@@ -18,6 +18,9 @@ REFRESH_CACHE = "prseed_refresh_cache"
 CHECK_TOKEN = "prseed_check_token"
 # The stable id of the credential that signed the request (set by the token pool).
 TOKEN = "prseed_token"
+# Which of that credential's secrets signed it (Credential.generation, a count, no secret):
+# a 401 to a secret renewed since is no reason to renew again.
+TOKEN_GENERATION = "prseed_token_generation"
 # Set on a retried request by whoever retried it: what went wrong, for the retry's log line.
 RETRY_CAUSE = "prseed_retry_cause"
 # The retry number whose back-off has been waited (so a retry waits once).

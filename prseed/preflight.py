@@ -6,7 +6,7 @@ from prseed import config
 from prseed.config import check_settings
 from prseed.db import open_database
 from prseed.protocols import ChecksArguments
-from prseed.tokens import StaticTokens
+from prseed.tokens import check_credential_settings
 
 
 def preflight(spidercls, settings, spider_arguments: dict) -> None:
@@ -20,6 +20,6 @@ def preflight(spidercls, settings, spider_arguments: dict) -> None:
     if issubclass(spidercls, ChecksArguments):
         spidercls.check(settings, spider_arguments)
     if not config.value(settings, "PRSEED_OFFLINE"):
-        StaticTokens.from_settings(settings)
+        check_credential_settings(settings)
     if settings.getdict("ITEM_PIPELINES").get("prseed.pipelines.database.DatabasePipeline") is not None:
         open_database(config.value(settings, "DATABASE_URL")).close()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from prseed.exceptions import ConfigError
 
 DEFAULT_FILE = Path(__file__).with_name("projects.toml")
 LIMITS = ("max_prs", "since", "days_back")
+SIMULATION = ("max_members",)  # what `scrapy simulate` takes of a preset besides max_prs
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class Project:
     name: str
     repositories: tuple[str, ...]
     limits: dict  # spider arguments (max_prs, since, days_back) as strings
+    simulation: dict = field(default_factory=dict)  # scrapy simulate's limits (max_members) as strings
 
     def describe(self) -> str:
         limits = ", ".join(f"{key}={value}" for key, value in self.limits.items())
@@ -39,9 +41,10 @@ def load_projects(path: str | Path | None = None) -> dict[str, Project]:
         repositories = table.get("repositories") if isinstance(table, dict) else None
         if not isinstance(repositories, list) or not repositories:
             raise ConfigError(f'project {name!r} in {path} needs repositories = ["owner/name", …]')
-        unknown = set(table) - {"repositories", *LIMITS}
+        unknown = set(table) - {"repositories", *LIMITS, *SIMULATION}
         if unknown:
             raise ConfigError(f"project {name!r} in {path} has unknown keys: {', '.join(sorted(unknown))}")
         limits = {key: str(table[key]) for key in LIMITS if key in table}
-        projects[name] = Project(name, tuple(repositories), limits)
+        simulation = {key: str(table[key]) for key in SIMULATION if key in table}
+        projects[name] = Project(name, tuple(repositories), limits, simulation)
     return projects

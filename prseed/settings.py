@@ -48,6 +48,7 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "prseed.extensions.jobdir.JobdirGuard": 0,
+    "prseed.extensions.gc.GarbageCollection": 0,
     "prseed.extensions.jsonrpc.JsonRpcService": 500,  # off unless JSONRPC_ENABLED
     "prseed.extensions.progress.ProgressExtension": 500,
     # Both give code execution to whoever reaches their port.

@@ -21,6 +21,9 @@ def project_settings(server_url: str, database_url: str, **overrides) -> Setting
             "LOG_LEVEL": "DEBUG",
             "RETRY_TIMES": 5,
             "RETRY_BACKOFF_BASE": 0.02,
+            # the tests of the PR stream count its requests and sync_state rows: they crawl it
+            # alone, and the tests of the other streams (tests/test_streams.py) turn them on
+            "PRSEED_DEPLOYMENTS": False,
             **overrides,
         },
         priority="cmdline",

@@ -33,10 +33,19 @@ def selected_pull_requests(repository: dict, since: str | None = None, max_prs: 
 
 
 def expected_rows(
-    dataset, repositories, check_runs="head", since=None, max_prs=None, collect=ALL_PARTS, uncollected=()
+    dataset,
+    repositories,
+    check_runs="head",
+    since=None,
+    max_prs=None,
+    collect=ALL_PARTS,
+    deployments=True,
+    environments=None,
+    issues=False,
 ) -> dict[str, set]:
-    """``collect``: PRSEED_COLLECT's parts; ``uncollected``: ids of PRs written without
-    any part (by a release before the parts)."""
+    """The rows of a crawl of ``repositories`` collecting the parts ``collect``
+    (PRSEED_COLLECT); the deployments stream is on unless ``deployments`` is False (of
+    ``environments`` only, when given), the issues stream only with ``issues``."""
     rows: dict[str, dict] = {table.name: {} for table in DATA_TABLES}
 
     def add(table, **values):
@@ -56,7 +65,6 @@ def expected_rows(
         )
         for pr in selected_pull_requests(repository, since, max_prs):
             pr_id = pr["id"]
-            parts = frozenset() if pr_id in uncollected else collect
             add("members", **_member(pr["author"]))
             if pr["mergedBy"] is not None:
                 add("members", **_member(pr["mergedBy"]))
@@ -101,8 +109,12 @@ def expected_rows(
                 files_truncated=pr["changedFiles"] > min(len(pr["files"]), FILES_CAP),
                 review_decision=pr["reviewDecision"],
                 complete=True,
-                total_comments_count=total_comments_count(pr) if "comments" in parts else None,
+                total_comments_count=total_comments_count(pr) if "comments" in collect else None,
+                status_rollup_state=(pr["commits"][-1]["commit"].get("statusCheckRollup") or {}).get("state")
+                if "statuses" in collect
+                else None,
             )
+            add_prtext_rows(add, pr, collect)
             for label in pr["labels"]:
                 add(
                     "labels",
@@ -185,7 +197,11 @@ def expected_rows(
                     deletions=changed["deletions"],
                     change_type=changed["changeType"],
                 )
-            conversation_rows(add, pr, parts)
+            conversation_rows(add, pr, collect)
+        if deployments:
+            add_deployments(add, repository, environments)
+        if issues:
+            add_issues(add, repository)
     return {table: set(values.values()) for table, values in rows.items()}
 
 
@@ -315,6 +331,140 @@ def conversation_rows(add, pr, parts) -> None:
         for user in pr["assignees"]:
             member(user)
             add("pull_request_assignees", pull_request_id=pr_id, login=user["login"])
+
+
+# --- end of prconn's parts
+
+
+# --- prtext (issue 14)
+def add_prtext_rows(add, pr, parts) -> None:
+    """The head commit's legacy statuses (part ``statuses``), and the issue references the
+    data generator wrote into the title and body (its own record, not a parse) and GitHub's
+    closing issues (part ``issue_references``)."""
+    head = pr["commits"][-1]["commit"]
+    contexts = (head.get("status") or {}).get("contexts") or []
+    for status in contexts if "statuses" in parts else ():
+        if status["creator"] is not None:
+            add("members", **_member(status["creator"]))
+        add(
+            "status_contexts",
+            pull_request_id=pr["id"],
+            commit_oid=head["oid"],
+            context=status["context"],
+            state=status["state"],
+            description=status["description"],
+            target_url=status["targetUrl"],
+            created_at=status["createdAt"],
+            creator_login=status["creator"]["login"] if status["creator"] else None,
+        )
+    if "issue_references" not in parts:
+        return
+    for source, repository, number, kind in pr["referencesWritten"]:
+        add(
+            "issue_references",
+            pull_request_id=pr["id"],
+            issue_repository=repository,
+            issue_number=number,
+            kind=kind,
+            source=source,
+        )
+    for issue in pr["closingIssuesReferences"]:
+        add(
+            "issue_references",
+            pull_request_id=pr["id"],
+            issue_repository=issue["repository"]["nameWithOwner"],
+            issue_number=issue["number"],
+            kind="closing",
+            source="closingIssuesReferences",
+        )
+
+
+# --- end prtext
+# --- repository-level streams: deployments and issues
+
+
+def _creator(actor):
+    """A deleted account's non-null creator is GitHub's ghost user: the Ghost member."""
+    return _member(None if actor["login"] == "ghost" else actor)
+
+
+def add_deployments(add, repository: dict, environments=None) -> None:
+    for deployment in repository["deployments"]:
+        if environments is not None and deployment["environment"] not in environments:
+            continue
+        latest = deployment["latestStatus"] or {}
+        add("members", **_creator(deployment["creator"]))
+        add(
+            "deployments",
+            id=deployment["id"],
+            repository_id=repository["id"],
+            database_id=deployment["databaseId"],
+            environment=deployment["environment"],
+            original_environment=deployment["originalEnvironment"],
+            task=deployment["task"],
+            state=deployment["state"],
+            commit_oid=deployment["commitOid"],
+            creator_login=deployment["creator"]["login"],
+            created_at=deployment["createdAt"],
+            updated_at=deployment["updatedAt"],
+            latest_status_state=latest.get("state"),
+            latest_status_at=latest.get("createdAt"),
+            complete=True,
+        )
+        for status in deployment["statuses"]:
+            add("members", **_creator(status["creator"]))
+            add(
+                "deployment_statuses",
+                id=status["id"],
+                deployment_id=deployment["id"],
+                state=status["state"],
+                description=status["description"],
+                environment_url=status["environmentUrl"],
+                log_url=status["logUrl"],
+                creator_login=status["creator"]["login"],
+                created_at=status["createdAt"],
+            )
+
+
+def add_issues(add, repository: dict) -> None:
+    for issue in repository["issues"]:
+        add("members", **_member(issue["author"]))
+        add(
+            "issues",
+            id=issue["id"],
+            repository_id=repository["id"],
+            number=issue["number"],
+            title=issue["title"],
+            state=issue["state"],
+            state_reason=issue["stateReason"],
+            author_login=_login(issue["author"]),
+            url=issue["url"],
+            created_at=issue["createdAt"],
+            updated_at=issue["updatedAt"],
+            closed_at=issue["closedAt"],
+            comment_count=issue["comments"]["totalCount"],
+            complete=True,
+        )
+        for label in issue["labels"]:
+            add(
+                "labels",
+                repository_id=repository["id"],
+                name=label["name"],
+                id=label["id"],
+                color=label["color"],
+                description=label["description"],
+            )
+            add("issue_labels", issue_id=issue["id"], label_name=label["name"])
+        for assignee in issue["assignees"]:
+            add("members", **_member(assignee))
+            add("issue_assignees", issue_id=issue["id"], login=assignee["login"])
+        for pull_request in issue["closedByPullRequestsReferences"]:
+            add(
+                "issue_closing_pull_requests",
+                issue_id=issue["id"],
+                pull_request_repository=pull_request["repository"]["nameWithOwner"],
+                pull_request_number=pull_request["number"],
+            )
 
 
 def database_rows(database_url: str) -> dict[str, set]:

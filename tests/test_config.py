@@ -3,11 +3,13 @@ from it, and a bad value of any of them is one line before any request."""
 
 from __future__ import annotations
 
+import gc
 import re
 
 import pytest
 import scrapy
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
@@ -16,6 +18,7 @@ from prseed import config
 from prseed.addons import DistributedCrawl
 from prseed.distributed import Worker
 from prseed.exceptions import ConfigError
+from prseed.extensions.gc import GarbageCollection
 from prseed.extensions.jsonrpc import JsonRpcService
 from prseed.extensions.progress import ProgressExtension
 from prseed.middlewares.retry import BackoffRetryMiddleware
@@ -228,3 +231,18 @@ def test_a_component_without_prseeds_settings_reads_the_tables_defaults(build, e
     values = read(build(enabling))
     assert values and not set(enabling) & set(values)  # only what turns it on is given
     assert values == {name: config.setting(name).project_default() for name in values}
+
+
+def test_the_garbage_collector_is_eased_for_the_crawl_and_restored_after():
+    before = gc.get_threshold()
+    extension = GarbageCollection.from_crawler(get_crawler(settings_dict={}))
+    extension.engine_started()
+    try:
+        assert gc.get_threshold()[0] == 10_000  # the table's default, without prseed/settings.py
+        assert gc.get_freeze_count() > 0
+    finally:
+        extension.engine_stopped()
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(NotConfigured):
+        GarbageCollection.from_crawler(get_crawler(settings_dict={"PRSEED_GC_THRESHOLD": 0}))

@@ -13,7 +13,7 @@ from tests.fakegithub.data import generate_dataset
 from tests.fakegithub.server import FakeGitHub
 
 REPOSITORY = "acme/widgets"
-CHILD_TABLES = list(TABLES.replaced)
+CHILD_TABLES = list(TABLES.children_of(TABLES.by_name["pull_requests"]))  # a PR's
 
 
 @pytest.fixture

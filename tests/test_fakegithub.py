@@ -384,7 +384,13 @@ def test_invalid_documents_get_githubs_validation_errors(server):
         ("pull_request_page[head,collect=]", 3),
         ("pull_request_page[all,collect=]", 61),
         ("pull_request_page[none,collect=]", 1),
-        # every part (prconn's: 4 flat connections, 8 threads with their comments)
+        # the statuses part rides on the head commit's selection (free in head mode); all and
+        # none modes need that selection: 25 more pages
+        ("pull_request_page[head,collect=statuses]", 3),
+        ("pull_request_page[all,collect=statuses]", 62),
+        ("pull_request_page[none,collect=statuses]", 2),
+        # every part: prconn's 4 flat connections and 8 threads with their comments, and the
+        # head commit's selection in all and none modes
         ("pull_request_page[head]", 6),
         ("pull_request_page[all]", 65),
         ("pull_request_page[none]", 5),

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 from scrapy import Spider
 from scrapy.http import JsonRequest, TextResponse
@@ -19,6 +20,7 @@ from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
 
 from prseed.extensions.httpcache import TokenFreeFilesystemCacheStorage, scrubbed_headers
+from prseed.middlewares.graphql import GraphQLResponse
 from tests.conftest import ROOT
 
 ENDPOINT = "https://api.github.com/graphql"
@@ -156,6 +158,41 @@ def test_refresh_is_a_miss_and_the_new_answer_replaces_the_entry(tmp_path):
     store(storage, spider, refresh, {"data": "new"})
     assert storage.retrieve_response(spider, api_request("acme/widgets")).json() == {"data": "new"}
     assert len(list((tmp_path / "prs").glob("*/*/pickled_meta"))) == 1
+
+
+def test_a_cached_answer_decodes_once_with_orjson(tmp_path, monkeypatch):
+    storage, spider = make_storage(tmp_path)
+    store(storage, spider, api_request("acme/widgets"), {"data": {"n": [1, 2.5, None, "é"]}})
+    response = storage.retrieve_response(spider, api_request("acme/widgets"))
+    assert isinstance(response, GraphQLResponse) and response.status == 200
+    assert response.headers["X-RateLimit-Remaining"] == b"4990"
+
+    decoded = []
+    monkeypatch.setattr(orjson, "loads", lambda body: decoded.append(body) or json.loads(body))
+    first = response.json()
+    assert first == {"data": {"n": [1, 2.5, None, "é"]}}
+    assert response.json() is first and decoded == [response.body]  # decoded once, by orjson
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"data": {"x": NaN}}',  # Python's json only
+        '{"data": {"x": "ü"}}'.encode("utf-16"),  # not UTF-8: decoded with the response's encoding
+        b'{"data": {"x": "\\ud800"}}',  # a lone surrogate
+    ],
+    ids=["nan", "utf-16", "lone-surrogate"],
+)
+def test_a_body_orjson_refuses_decodes_as_scrapy_decodes_it(body):
+    scrapy_response = TextResponse(ENDPOINT, body=body, headers={"Content-Type": "application/json"})
+    response = scrapy_response.replace(cls=GraphQLResponse)
+    assert response.json() == scrapy_response.json()
+
+
+def test_a_body_that_is_not_json_still_raises_a_value_error():
+    response = GraphQLResponse(ENDPOINT, body=b"<html>Whoa there!</html>")
+    with pytest.raises(ValueError):
+        response.json()
 
 
 # --- scrapy cacheinfo ----------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from prseed.db.schema import POSTGRESQL, SCHEMA_VERSION, SQLITE, TABLES, create_
 from prseed.exceptions import ConfigError
 from prseed.items import PULL_REQUESTS_STREAM
 from tests.crawling import TOKEN, crawl
-from tests.expected import database_rows, expected_rows, selected_pull_requests
+from tests.expected import database_rows, expected_rows, named
 from tests.fakegithub import FakeGitHub, generate_dataset
 
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -63,7 +62,9 @@ def make_release_database(database_url: str, version: int, rows: dict[str, list[
                 (table.name,),
             )
             present = [row[0] for row in cursor.fetchall()]
-        for row in (rows or {}).get(table.name, []) if present else ():  # tables the release lacked
+        if not present:  # a table of a later release
+            continue
+        for row in (rows or {}).get(table.name, []):
             marks = ", ".join([placeholder] * len(present))
             cursor.execute(
                 f"INSERT INTO {table.name} ({', '.join(present)}) VALUES ({marks})",
@@ -117,7 +118,9 @@ async def test_a_release_2_database_a_limited_crawl_left_gets_the_rest(dataset, 
         make_release_database(database_url, 2, rows_of(before))
         crawler = await crawl(github.url, database_url, repo=REPOSITORY)
     assert database_rows(database_url) == expected_rows(dataset, [REPOSITORY])
-    assert crawler.stats.get_value("prseed/pull_requests") == SIZE
+    # release 2 recorded no coverage: every PR is listed once, and the 20 it wrote are also
+    # fetched by id, since the upgrade marked them incomplete (they lack what it did not collect)
+    assert crawler.stats.get_value("prseed/pull_requests") == SIZE + 20
     state = open_database(database_url).sync_state(REPOSITORY)
     assert state.history_complete is True
 
@@ -126,15 +129,19 @@ async def test_a_release_2_database_a_limited_crawl_left_gets_the_rest(dataset, 
 async def test_a_complete_release_2_database_still_costs_one_request(dataset, database_url, request):
     before = second_database(database_url, request)
     with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
-        # release 2 collected none of PRSEED_COLLECT's parts
-        await crawl(github.url, before, {"PRSEED_COLLECT": ""}, repo=REPOSITORY)
+        await crawl(github.url, before, repo=REPOSITORY)
         make_release_database(database_url, 2, rows_of(before))
         start = len(github.requests)
         await crawl(github.url, database_url, repo=REPOSITORY)
+        upgraded = [record.operation for record in github.requests[start:]]
+        start = len(github.requests)
+        await crawl(github.url, database_url, repo=REPOSITORY)
         operations = [record.operation for record in github.requests[start:]]
+    # the crawl after the upgrade lists one page and fetches the PRs again by id, to fill
+    # what release 2 did not collect; from then on a sync costs one request again
+    assert upgraded.count("PullRequestPage") == 1 and "PullRequestsById" in upgraded
     assert operations == ["TokenCheck", "PullRequestPage"]
-    every = {pr["id"] for pr in dataset.repositories[REPOSITORY]["pullRequests"]}
-    assert database_rows(database_url) == expected_rows(dataset, [REPOSITORY], uncollected=every)
+    assert database_rows(database_url) == expected_rows(dataset, [REPOSITORY])
 
 
 def test_a_database_newer_than_the_code_is_refused(database_url):
@@ -165,7 +172,7 @@ def test_every_column_of_release_3_keeps_its_sql_type(dialect):
     """Timestamps are declared table by table now: the types are still release 3's."""
     released = declared_columns((SCHEMAS / f"v3.{dialect.name}.sql").read_text().split(";\n"))
     current = declared_columns(create_statements(dialect))
-    assert released and set(released) <= set(current)
+    assert released and set(released) <= set(current)  # issue 14 adds tables, drops none
     for table, columns in released.items():
         assert {name: current[table][name] for name in columns} == columns
 
@@ -188,6 +195,9 @@ def schema_of(database_url: str) -> dict:
             (name,),
         )
         columns = cursor.fetchall()
+        if not columns:  # a table of a later release
+            schema[name] = ([], [], [])
+            continue
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s ORDER BY indexdef", (name,))
         indexes = cursor.fetchall()
         cursor.execute(
@@ -218,7 +228,8 @@ def test_an_upgraded_database_has_a_new_databases_schema(version, database_url, 
 @pytest_twisted.ensureDeferred
 async def test_upgrading_keeps_every_row(version, dataset, database_url, request):
     """The rows the release wrote are all there after the upgrade, sync_state's of the
-    pull-request stream; the columns the release lacked are empty."""
+    pull-request stream; the columns the release lacked are empty, and its PRs are marked
+    incomplete (fetched again by id, for what the release did not collect)."""
     before = second_database(database_url, request)
     with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
         await crawl(github.url, before, repo=REPOSITORY, max_prs="20")
@@ -228,14 +239,18 @@ async def test_upgrading_keeps_every_row(version, dataset, database_url, request
     expected = {
         table.name: [
             {
-                column.name: written[table.name][index][column.name]
+                column.name: False
+                if table.completion is not None and column.name == table.completion.column
+                else written[table.name][index][column.name]
                 if column.name in present[table.name]
                 # what an upgrade gives a column the rows lacked
                 else (None if column.nullable else column.default)
                 for column in table.columns
             }
-            for index in range(len(written[table.name]) if table.name in present else 0)
+            for index in range(len(written[table.name]))
         ]
+        if table.name in present
+        else []  # a table the release did not have: created empty
         for table in TABLES
     }
     assert rows_of(database_url) == expected
@@ -261,13 +276,13 @@ async def test_a_release_3_database_is_crawled_into_from_where_it_stood(dataset,
     next one only what changed, and the database ends as one that never was upgraded."""
     twin = second_database(database_url, request)
     with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
-        # release 3 collected none of PRSEED_COLLECT's parts
-        await crawl(github.url, twin, {"PRSEED_COLLECT": ""}, repo=REPOSITORY, max_prs="20")
+        await crawl(github.url, twin, repo=REPOSITORY, max_prs="20")
         make_release_database(database_url, 3, rows_of(twin))
         crawler = await crawl(github.url, database_url, repo=REPOSITORY)
-        assert crawler.stats.get_value("prseed/pull_requests") == SIZE - 20  # nothing fetched twice
-        old = {pr["id"] for pr in selected_pull_requests(dataset.repositories[REPOSITORY], max_prs=20)}
-        assert database_rows(database_url) == expected_rows(dataset, [REPOSITORY], uncollected=old)
+        # the 20 PRs release 3 wrote are fetched again by id (the upgrade marked them
+        # incomplete: they lack what release 3 did not collect), the rest listed; none twice
+        assert crawler.stats.get_value("prseed/pull_requests") == SIZE
+        assert database_rows(database_url) == expected_rows(dataset, [REPOSITORY])
         watermark = open_database(database_url).sync_state(REPOSITORY).newest_seen
         assert watermark == max(pr["updatedAt"] for pr in dataset.repositories[REPOSITORY]["pullRequests"])
         await crawl(github.url, twin, repo=REPOSITORY)
@@ -278,20 +293,8 @@ async def test_a_release_3_database_is_crawled_into_from_where_it_stood(dataset,
         pages = [record for record in github.requests[start:] if record.operation == "PullRequestPage"]
         assert len(pages) == 1  # down to the watermark; without it, all 62 PRs take 3 pages
         await crawl(github.url, twin, repo=REPOSITORY)
-    # the incremental crawl read again, with every part, the PRs within a minute of the watermark
-    reread = {
-        pr["id"]
-        for pr in dataset.repositories[REPOSITORY]["pullRequests"]
-        if pr["updatedAt"] >= within_a_minute(watermark)
-    }
-    assert database_rows(database_url) == expected_rows(dataset, [REPOSITORY], uncollected=old - reread)
+    assert database_rows(database_url) == expected_rows(dataset, [REPOSITORY])
     assert whole_database(database_url) == whole_database(twin)
-
-
-def within_a_minute(timestamp: str) -> str:
-    """The default PRSEED_SYNC_OVERLAP_SECONDS before ``timestamp``."""
-    moment = datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ") - timedelta(seconds=60)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @pytest.mark.parametrize("version", [2, 3])
@@ -326,35 +329,73 @@ def raw_rows(database_url: str) -> dict[str, list[str]]:
     """Every row of every table, as the database holds them, whatever its schema."""
     connection = connect_raw(database_url)
     cursor = connection.cursor()
-    if database_url.startswith("sqlite"):
-        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-    else:
-        cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
-    present = {name for (name,) in cursor.fetchall()}
     rows = {}
-    for table in TABLES:
-        if table.name not in present:  # a table of a later release
-            continue
-        cursor.execute(f"SELECT * FROM {table.name}")
-        rows[table.name] = sorted(map(repr, cursor.fetchall()))
+    present = [name for name, (columns, _, _) in schema_of(database_url).items() if columns]
+    for name in present:
+        cursor.execute(f"SELECT * FROM {name}")
+        rows[name] = sorted(map(repr, cursor.fetchall()))
     connection.close()
     return rows
 
 
-# --- prconn: PRSEED_COLLECT's tables
+# --- prtext (issue 14)
+PRTEXT_TABLES = ("status_contexts", "issue_references")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_release_3_database_gains_statuses_and_issue_references(dataset, database_url, caplog):
+    """Release 3 had neither table nor pull_requests.status_rollup_state: the upgrade adds
+    them in place, and a crawl fills them like the served data."""
+    make_release_database(database_url, 3)
+    assert not set(PRTEXT_TABLES) & set(columns_of_release(3))
+    assert "status_rollup_state" not in columns_of_release(3)["pull_requests"]
+    caplog.set_level(logging.INFO)
+    with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
+        await crawl(github.url, database_url, repo=REPOSITORY)
+    (upgrade,) = [record.getMessage() for record in caplog.records if "upgraded" in record.getMessage()]
+    assert "pull_requests.status_rollup_state" in upgrade
+    rows, expected = database_rows(database_url), expected_rows(dataset, [REPOSITORY])
+    assert rows == expected
+    assert all(rows[table] for table in PRTEXT_TABLES)
+    states = {row[-1] for row in rows["pull_requests"]}
+    assert None in states and states - {None}
+
+
+# --- end prtext
+
+
+# --- prconn: PRSEED_COLLECT's conversation tables
+CONVERSATION_TABLES = (
+    "timeline_events",
+    "review_threads",
+    "review_comments",
+    "issue_comments",
+    "review_requests",
+    "pull_request_assignees",
+)
 
 
 @pytest_twisted.ensureDeferred
 async def test_a_release_3_database_gains_the_conversation_tables_and_fills_them(dataset, database_url):
-    """The upgrade adds the tables and pull_requests.total_comments_count in place; a crawl
-    of every PR then fills them as it fills a new database."""
+    """Release 3 had none of the tables nor pull_requests.total_comments_count: the upgrade
+    adds them in place, and the next crawl fills them like the served data."""
     make_release_database(database_url, 3)
+    assert not set(CONVERSATION_TABLES) & set(columns_of_release(3))
     assert "total_comments_count" not in columns_of_release(3)["pull_requests"]
     open_database(database_url).close()
-    names = ["timeline_events", "review_threads", "review_comments", "issue_comments", "review_requests"]
-    assert set(names) | {"pull_request_assignees"} <= set(rows_of(database_url))
+    name_at = 1 if database_url.startswith("sqlite") else 0  # PRAGMA table_info or information_schema
+    upgraded = {
+        table: {column[name_at] for column in columns}
+        for table, (columns, _, _) in schema_of(database_url).items()
+    }
+    assert all(upgraded[table] for table in CONVERSATION_TABLES)
+    assert "total_comments_count" in upgraded["pull_requests"]
     with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
         await crawl(github.url, database_url, repo=REPOSITORY)
     rows = database_rows(database_url)
     assert rows == expected_rows(dataset, [REPOSITORY])
-    assert all(rows[name] for name in names)
+    assert all(rows[table] for table in CONVERSATION_TABLES)
+    assert None not in {row["total_comments_count"] for row in named(rows, "pull_requests")}
+
+
+# --- end of prconn's tests

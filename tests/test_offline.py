@@ -45,7 +45,11 @@ async def test_replay_rebuilds_the_database_without_network_or_token(tmp_path):
 
 
 def replay_command(cache_dir: Path) -> list[str]:
-    return ["crawl", "prs", "-a", f"repo={REPOSITORY}", "-s", f"HTTPCACHE_DIR={cache_dir}"]
+    # the PR stream alone, as the in-process crawls of tests/crawling.py
+    return [
+        *("crawl", "prs", "-a", f"repo={REPOSITORY}", "-s", f"HTTPCACHE_DIR={cache_dir}"),
+        *("-s", "PRSEED_DEPLOYMENTS=False"),
+    ]
 
 
 def fill_cache(dataset, cache_dir: Path, database_url: str) -> str:

@@ -185,6 +185,9 @@ class RenewingProvider:
             raise RuntimeError("the installation is suspended")
         credential.replace_secret(self.secrets[credential.id][1], renew_at=None)
 
+    async def credentials_for(self, repository: str | None) -> list[Credential] | None:
+        return None
+
 
 class RenewingMiddleware(TokenPoolMiddleware):
     """The middleware, with credentials from the test's provider."""

@@ -38,6 +38,9 @@ from prseed.urls import without_password
 logger = logging.getLogger(__name__)
 
 
+CONNECT_TIMEOUT = 10  # seconds to reach a PostgreSQL server (at start and on reconnecting)
+
+
 class Batch:
     """Rows waiting to be written, de-duplicated by natural key (the last one wins).  A row
     of a parent table replaces its children (see :class:`prseed.db.tables.Parent`); a
@@ -190,6 +193,15 @@ class Database:
         self.connection = connection
         self.description = description
 
+    def connection_lost(self, error: Exception) -> bool:
+        """Whether ``error`` is the server gone (not a row it refused): the same batch may
+        then be written again once :meth:`reconnect` succeeds. In-process SQLite never is."""
+        return False
+
+    def reconnect(self) -> None:
+        """A new connection in place of the lost one (the error of connecting, if it fails)."""
+        raise NotImplementedError(f"{type(self).__name__} has no server to reconnect to")
+
     def create_schema(self) -> None:
         """Create the tables, or upgrade a database an older prseed made, in place and in
         one transaction (under the advisory lock on PostgreSQL): the tables and columns it
@@ -213,6 +225,8 @@ class Database:
                     f"{self.description} holds prseed schema version {found}, older than any this "
                     f"prseed upgrades ({OLDEST_UPGRADABLE}): use a new database"
                 )
+            upgrading = found is not None and found < SCHEMA_VERSION
+            held = self.table_names(cursor) if upgrading else set()
             for statement in create_statements(self.dialect):
                 cursor.execute(statement)
             if found is None:
@@ -220,8 +234,8 @@ class Database:
                     f"INSERT INTO prseed_schema (version) VALUES ({self.dialect.placeholder})",
                     (SCHEMA_VERSION,),
                 )
-            elif found < SCHEMA_VERSION:
-                changes = self._upgrade_tables(cursor)
+            elif upgrading:
+                changes = self._upgrade_tables(cursor, held)
                 cursor.execute(
                     f"UPDATE prseed_schema SET version = {self.dialect.placeholder}", (SCHEMA_VERSION,)
                 )
@@ -233,13 +247,16 @@ class Database:
                     changes,
                 )
 
-    def _upgrade_tables(self, cursor) -> str:
-        """Give every table the columns and the primary key it is declared with; say what changed."""
-        added, rekeyed = [], []
+    def _upgrade_tables(self, cursor, held: set[str]) -> str:
+        """Give every table the columns and the primary key it is declared with, and mark
+        incomplete the rows that now lack data (see :meth:`_refetch`); say what changed."""
+        added, rekeyed, grown = [], [], set()
         for table in TABLES:
             present = self._column_names(cursor, table.name)
             missing = [column for column in table.columns if column.name not in present]
             added += [f"{table.name}.{column.name}" for column in missing]
+            if missing and table.name in held:
+                grown.add(table.name)
             if self._primary_key(cursor, table.name) != table.key:
                 self._rekey(cursor, table, missing)
                 rekeyed.append(f"{table.name} by ({', '.join(table.key)})")
@@ -248,7 +265,31 @@ class Database:
                     self._add_column(cursor, table, column)
         changes = [f"added {', '.join(added)}"] if added else []
         changes += [f"keyed {', '.join(rekeyed)}"] if rekeyed else []
+        refetched = self._refetch(cursor, held, grown)
+        changes += [f"{count} {title} to fetch again" for title, count in refetched.items() if count]
         return "; ".join(changes) or "nothing"
+
+    def _refetch(self, cursor, held: set[str], grown: set[str]) -> dict[str, int]:
+        """Rows an older prseed wrote complete lack what this one collects when their table
+        gained columns or a child table is new: marked incomplete, the next crawl fetches them
+        again by id (as after a lost page), so the database ends equal to GitHub's data."""
+        counts = {}
+        for table in TABLES:
+            if table.completion is None or table.name not in held:
+                continue
+            new_children = any(
+                child.replaced_with is not None
+                and child.replaced_with.table == table.name
+                and child.name not in held
+                for child in TABLES
+            )
+            if table.name in grown or new_children:
+                cursor.execute(
+                    f"UPDATE {table.name} SET {table.completion.column} = FALSE "
+                    f"WHERE {table.completion.column} = TRUE"
+                )
+                counts[table.heading] = cursor.rowcount
+        return counts
 
     def _add_column(self, cursor, table: Table, column: Column) -> None:
         cursor.execute(add_column_statement(table, column, self.dialect))
@@ -279,7 +320,9 @@ class Database:
             with self.transaction() as cursor:
                 self._write(cursor, batch, replaced_tables, rejected=None)
             return []
-        except self.errors:
+        except self.errors as error:
+            if self.connection_lost(error):
+                raise
             rejected: list[RejectedRow] = []
             with self.transaction() as cursor:
                 self._write(cursor, batch, replaced_tables, rejected=rejected, tainted=tainted)
@@ -466,6 +509,29 @@ class Database:
         cursor.execute("SELECT login FROM members")
         return sorted((here - elsewhere) & {login for (login,) in cursor.fetchall()})
 
+    # --- for scrapy simulate: which tables a database holds (those of other releases vary) ---
+    def table_names(self, cursor) -> set[str]:
+        """The names of the tables the database holds."""
+        raise NotImplementedError
+
+    # --- reads for reports (scrapy metrics): plain SELECTs, the same in both dialects ---
+
+    def query(self, sql: str, parameters: tuple = ()) -> list[dict]:
+        """The rows of a SELECT (``?`` placeholders) as dicts by column name, timestamps as
+        GitHub writes them: for reports over tables they need not know the declarations of."""
+        with self.transaction() as cursor:
+            cursor.execute(self._sql(sql), parameters)
+            names = [column[0] for column in cursor.description]
+            rows = cursor.fetchall()
+        return [{name: from_database(value) for name, value in zip(names, row, strict=True)} for row in rows]
+
+    def missing_tables(self, names: tuple[str, ...]) -> list[str]:
+        """Those of ``names`` the database has no table of (one an older prseed made)."""
+        with self.transaction() as cursor:
+            return [name for name in names if not self._column_names(cursor, name)]
+
+    # --- end of reads for reports ---
+
     def _sql(self, text: str) -> str:
         """``text`` with its ``?`` placeholders in this database's style."""
         return text.replace("?", self.dialect.placeholder)
@@ -485,6 +551,10 @@ class SQLiteDatabase(Database):
     def _column_names(self, cursor, table_name: str) -> set[str]:
         cursor.execute(f"PRAGMA table_info({table_name})")
         return {row[1] for row in cursor.fetchall()}
+
+    def table_names(self, cursor) -> set[str]:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {row[0] for row in cursor.fetchall()}
 
     def _primary_key(self, cursor, table_name: str) -> tuple[str, ...]:
         cursor.execute(f"PRAGMA table_info({table_name})")
@@ -540,12 +610,34 @@ class PostgreSQLDatabase(Database):
         super().__init__(connection, description)
         self.errors = (psycopg2.Error,)
         self._staged = False  # the staging tables exist in this session
+        self.url = ""  # set by open_database: what reconnect() connects to
+
+    def connection_lost(self, error: Exception) -> bool:
+        import psycopg2
+
+        return isinstance(error, psycopg2.OperationalError | psycopg2.InterfaceError) and bool(
+            self.connection.closed
+        )
+
+    def reconnect(self) -> None:
+        import psycopg2
+
+        if not self.connection.closed:
+            self.connection.close()
+        self.connection = psycopg2.connect(self.url, connect_timeout=CONNECT_TIMEOUT)
+        self._staged = False  # staging tables belong to the session that is gone
 
     def _column_names(self, cursor, table_name: str) -> set[str]:
         cursor.execute(
             "SELECT column_name FROM information_schema.columns "
             "WHERE table_schema = current_schema() AND table_name = %s",
             (table_name,),
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+    def table_names(self, cursor) -> set[str]:
+        cursor.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
         )
         return {row[0] for row in cursor.fetchall()}
 
@@ -611,7 +703,8 @@ class PostgreSQLDatabase(Database):
             with self.connection.cursor() as cursor:
                 yield cursor
         except BaseException:
-            self.connection.rollback()
+            if not self.connection.closed:  # a lost connection has nothing to roll back
+                self.connection.rollback()
             self._staged = False  # if this transaction created them, they are gone
             raise
         self.connection.commit()
@@ -667,13 +760,14 @@ def _open_postgresql(url: str) -> Database:
     import psycopg2
 
     try:
-        connection = psycopg2.connect(url, connect_timeout=10)
+        connection = psycopg2.connect(url, connect_timeout=CONNECT_TIMEOUT)
     except psycopg2.Error as exc:
         reason = " ".join(str(exc).split())
         raise ConfigError(
             f"cannot connect to PostgreSQL at {without_password(url)}: {reason} (check DATABASE_URL)"
         ) from None
     database = PostgreSQLDatabase(connection, f"PostgreSQL database {without_password(url)}")
+    database.url = url
     database.create_schema()
     return database
 

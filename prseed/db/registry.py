@@ -8,6 +8,8 @@ from prseed import items
 from prseed.db.tables import Completion, Parent, Table, Tables
 
 PULL_REQUEST = Parent("pull_requests", key="id", column="pull_request_id")
+DEPLOYMENT = Parent("deployments", key="id", column="deployment_id")
+ISSUE = Parent("issues", key="id", column="issue_id")
 
 TABLES = Tables(
     Table(items.Repository, key=("owner", "name"), unique=("id",)),
@@ -101,6 +103,53 @@ TABLES = Tables(
         part="assignees",
     ),
     # --- end of prconn's tables
+    # --- prtext: the statuses and issue_references parts of PRSEED_COLLECT
+    Table(
+        items.StatusContext,
+        key=("pull_request_id", "commit_oid", "context"),
+        timestamps=("created_at",),
+        replaced_with=PULL_REQUEST,
+        part="statuses",
+    ),
+    Table(
+        items.IssueReference,
+        key=("pull_request_id", "issue_repository", "issue_number", "kind", "source"),
+        replaced_with=PULL_REQUEST,
+        part="issue_references",
+    ),
+    # --- end prtext
+    # --- repository-level streams: deployments and issues --------------------------------
+    Table(
+        items.Deployment,
+        key=("id",),
+        references=(("repository_id", "repositories(id)"),),
+        timestamps=("created_at", "updated_at", "latest_status_at"),
+        completion=Completion(
+            "complete", key="id", marker=items.DeploymentComplete, marker_key="deployment_id"
+        ),
+    ),
+    Table(
+        items.DeploymentStatus,
+        key=("id",),
+        timestamps=("created_at",),
+        replaced_with=DEPLOYMENT,
+    ),
+    Table(
+        items.Issue,
+        key=("id",),
+        unique=("repository_id", "number"),
+        references=(("repository_id", "repositories(id)"),),
+        timestamps=("created_at", "updated_at", "closed_at"),
+        completion=Completion("complete", key="id", marker=items.IssueComplete, marker_key="issue_id"),
+    ),
+    Table(items.IssueLabel, key=("issue_id", "label_name"), replaced_with=ISSUE),
+    Table(items.IssueAssignee, key=("issue_id", "login"), replaced_with=ISSUE),
+    Table(
+        items.IssueClosingPullRequest,
+        key=("issue_id", "pull_request_repository", "pull_request_number"),
+        replaced_with=ISSUE,
+    ),
+    # --- end of the repository-level streams' tables
     Table(
         items.SyncState,
         key=("repository", "stream"),

@@ -33,6 +33,7 @@ class SharedTokenPool(TokenPool):
     def __init__(self, credentials: Iterable[Credential], server, prefix: str, **kwargs) -> None:
         super().__init__(credentials, **kwargs)
         self.server = server
+        self.prefix = prefix
         self.keys = {state.id: token_key(prefix, state.id) for state in self.tokens}
         self._record_budget = server.register_script(RECORD_BUDGET)
         self._shared_rest = server.register_script(REST)
@@ -79,13 +80,17 @@ class SharedTokenPool(TokenPool):
                 )
             )
 
-    def acquire(self) -> TokenState | None:
-        self.pull()
-        return super().acquire()
+    def add(self, credential: Credential) -> TokenState:
+        self.keys.setdefault(credential.id, token_key(self.prefix, credential.id))
+        return super().add(credential)
 
-    def next_wait(self):
+    def acquire(self, ids: set[str] | None = None) -> TokenState | None:
         self.pull()
-        return super().next_wait()
+        return super().acquire(ids)
+
+    def next_wait(self, ids: set[str] | None = None):
+        self.pull()
+        return super().next_wait(ids)
 
     def record_budget(self, state: TokenState, remaining: int, reset_at: float, limit: int | None = None):
         super().record_budget(state, remaining, reset_at, limit)

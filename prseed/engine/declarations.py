@@ -86,6 +86,16 @@ class Nested:
 
 
 @dataclass(frozen=True)
+class Argument:
+    """An argument a stream gives its connection (``environments: $environments``), sent as a
+    variable of type ``type`` with ``value`` (a tuple for a GraphQL list)."""
+
+    name: str
+    type: str
+    value: Any
+
+
+@dataclass(frozen=True)
 class Stream:
     """A repository-level stream: one of a repository's connections, newest first, with what
     hangs off each node.  ``name`` is its key in ``sync_state`` and in the stats."""
@@ -107,6 +117,13 @@ class Stream:
     # many nodes it holds (judging the coverage of a sync by an older prseed).
     incomplete: Callable[[Any, str], list[str]] | None = None
     count: Callable[[Any, str], int] | None = None
+    arguments: tuple[Argument, ...] = ()  # besides first, after and orderBy
+    # How far below the watermark a sync re-reads, in seconds, when more than
+    # PRSEED_SYNC_OVERLAP_SECONDS: nodes that go on changing without their watermark moving.
+    window: float = 0
+    # Does a node's watermark move when it changes (updatedAt)?  If not (createdAt), a first
+    # page with nothing newer than the watermark does not end the sync: the window is re-read.
+    watermark_moves: bool = True
 
     @property
     def label(self) -> str:

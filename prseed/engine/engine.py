@@ -169,7 +169,8 @@ class Engine:
                 len(incomplete),
             )
         else:
-            run = Run.new(repository, stream.name, saved, since, self.plan.full, self.options.overlap)
+            overlap = max(self.options.overlap, stream.window)
+            run = Run.new(repository, stream.name, saved, since, self.plan.full, overlap)
             self.runs[(repository, stream.name)] = run
             if run.since != since:
                 logger.info(
@@ -218,6 +219,10 @@ class Engine:
             page_size = min(page_size, self.plan.max_prs - fetched)
         owner, name = repository.split("/")
         variables = {"owner": owner, "name": name, "pageSize": page_size, "after": after}
+        for argument in stream.arguments:
+            variables[argument.name] = (
+                list(argument.value) if isinstance(argument.value, tuple) else argument.value
+            )
         return self.graphql_request(
             stream,
             self.documents[stream.name].page,
@@ -315,7 +320,7 @@ class Engine:
                     stream.label,
                     stream.noun,
                 )
-            if run.nothing_newer(newest, self.plan.full):
+            if stream.watermark_moves and run.nothing_newer(newest, self.plan.full):
                 yield from self.listing_ended(stream, run, run.newest_seen, None, reached_end=False)
                 done = "up to date (nothing updated since %s)" if run.listed else "nothing new since %s"
                 logger.info("%s: " + done, repository, run.newest_seen)
@@ -567,11 +572,21 @@ class Engine:
             total = stats.get_value(f"prseed/{repository}/{stream.name}_total")
         if total is not None and self.plan.max_prs is not None:
             total = min(total, self.plan.max_prs)
+        state = run.state_name(stream.label)
         return {
-            "state": run.state_name(stream.label),
+            "state": state,
             "pull_requests": run.fetched,
             "total": total,
             "incomplete": run.outstanding,
+            # each stream's own, by name (the keys above are the first stream's, as before)
+            "streams": {
+                stream.name: {
+                    "state": state,
+                    "fetched": run.fetched,
+                    "total": total,
+                    "incomplete": run.outstanding,
+                }
+            },
             "requests": stats.get_value(f"prseed/repo/{repository}/requests", 0),
             "points": stats.get_value(f"prseed/repo/{repository}/points", 0),
             "retries": stats.get_value(f"prseed/repo/{repository}/retries", 0),
@@ -591,4 +606,5 @@ def merged(first: dict, other: dict) -> dict:
         "incomplete": first["incomplete"] + other["incomplete"],
         "rows": rows,
         "started_at": min(first["started_at"], other["started_at"]),
+        "streams": {**first["streams"], **other["streams"]},
     }

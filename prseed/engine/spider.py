@@ -37,6 +37,11 @@ class StreamSpider(scrapy.Spider):
         raise NotImplementedError
 
     @classmethod
+    def planned_streams(cls, settings, plan: CrawlPlan) -> tuple[Stream, ...]:
+        """The streams this crawl crawls: :meth:`streams`, unless its arguments choose others."""
+        return cls.streams(settings)
+
+    @classmethod
     def crawl_plan(cls, settings, arguments: dict, worker: bool) -> CrawlPlan:
         """The spider's arguments, checked (a ConfigError says what is wrong)."""
         raise NotImplementedError
@@ -78,7 +83,7 @@ class StreamSpider(scrapy.Spider):
         spider.plan = checked["plan"]
         spider.engine = Engine(
             crawler,
-            cls.streams(settings),
+            cls.planned_streams(settings, spider.plan),
             spider.plan,
             PageSizes(checked["page_size"], checked["min_page_size"], crawler),
             Callbacks(spider.parse_page, spider.parse_by_id, spider.parse_follow_up, spider.request_failed),

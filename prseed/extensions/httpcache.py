@@ -13,7 +13,9 @@ Scrapy's own storage, with three differences:
 * the metadata names the GitHub repository of the request (``request.meta[meta.REPOSITORY]``)
   as ``"repository"``, which ``scrapy cacheinfo`` reports and deletes by;
 * a request with ``request.meta[meta.REFRESH_CACHE]`` set is a miss, so it is fetched again
-  and its new answer replaces the entry.
+  and its new answer replaces the entry;
+* a cached text answer comes back as a :class:`~prseed.middlewares.graphql.GraphQLResponse`,
+  which decodes its JSON with orjson (an offline replay spends much of its time there).
 
 It also reads the cache back (:func:`cache_entries`, for ``scrapy cacheinfo``) and says why an
 offline replay found no answer for a request (:func:`missing_page_reason`): the URL is part of
@@ -32,12 +34,13 @@ from time import time
 from typing import TYPE_CHECKING, Any
 
 from scrapy.extensions.httpcache import FilesystemCacheStorage
-from scrapy.http import Headers
+from scrapy.http import Headers, TextResponse
 from scrapy.utils.project import data_path
 from scrapy.utils.python import to_bytes
 from w3lib.http import headers_dict_to_raw
 
 from prseed import meta
+from prseed.middlewares.graphql import GraphQLResponse
 
 if TYPE_CHECKING:
     from scrapy.http import Request, Response
@@ -77,7 +80,10 @@ class TokenFreeFilesystemCacheStorage(FilesystemCacheStorage):
     def retrieve_response(self, spider: Spider, request: Request) -> Response | None:
         if request.meta.get(meta.REFRESH_CACHE):
             return None  # a miss: fetched again, and store_response overwrites the entry
-        return super().retrieve_response(spider, request)
+        response = super().retrieve_response(spider, request)
+        if isinstance(response, TextResponse) and not isinstance(response, GraphQLResponse):
+            return response.replace(cls=GraphQLResponse)
+        return response
 
     def store_response(self, spider: Spider, request: Request, response: Response) -> None:
         """Scrapy's ``store_response``, writing scrubbed request headers and the repository.

@@ -24,11 +24,15 @@ commits in ``all`` mode.
 With every part of ``PRSEED_COLLECT`` (the default), each PR adds 4 flat connections
 (timeline, comments, review requests, assignees) and its review threads: 1 page for
 the first 8 threads and 8 for their comments, 13 in all.  8 threads cost what 5 would
-(the total rounds the same), 9 would cost a point more:
+(the total rounds the same), 9 would cost a point more.  The statuses part reads the
+head commit's ``statusCheckRollup`` and ``status.contexts`` (an object and a plain list,
+no pages): in ``head`` mode they ride on the head commit's selection, in ``none`` and
+``all`` modes that selection (``commits(last: 1)``) is 1 page more per PR.  Issue
+references cost nothing: parsed from the title and body, read from closingIssuesReferences:
 
 * every part, ``head``: 1 + page_size * (12 + 13) -> 25 PRs: 626 pages = 6 points
-* every part, ``none``: 1 + page_size * (5 + 13)  -> 25 PRs: 451 pages = 5 points
-* every part, ``all``:  1 + page_size * (245 + 13) -> 25 PRs: 6451 pages = 65 points
+* every part, ``none``: 1 + page_size * (5 + 13 + 1) -> 25 PRs: 476 pages = 5 points
+* every part, ``all``:  1 + page_size * (245 + 13 + 1) -> 25 PRs: 6476 pages = 65 points
 
 Their follow-ups cost 1 point each too: a page of 100 threads brings the first 100
 comments of each (1 + 100 pages), a thread's next comments come by the thread's id.
@@ -109,15 +113,17 @@ def _document(body: str, roots: tuple[Rendered, ...]) -> str:
 def page_query(stream: Stream) -> str:
     """The query for one page of a repository's ``stream``, newest first."""
     root = _rendered(stream.node, stream.nested)
+    declared = "".join(f", ${argument.name}: {argument.type}" for argument in stream.arguments)
+    given = "".join(f", {argument.name}: ${argument.name}" for argument in stream.arguments)
     body = f"""
-query {stream.page_operation}($owner: String!, $name: String!, $pageSize: Int!, $after: String) {{
+query {stream.page_operation}($owner: String!, $name: String!, $pageSize: Int!, $after: String{declared}) {{
   {RATE_LIMIT}
   repository(owner: $owner, name: $name) {{
     id
     name
     owner {{ login }}
     url
-    {stream.connection}(first: $pageSize, after: $after, orderBy: {stream.order}) {{
+    {stream.connection}(first: $pageSize, after: $after, orderBy: {stream.order}{given}) {{
       totalCount
       {PAGE_INFO}
       nodes {{ ...{stream.node.name} }}

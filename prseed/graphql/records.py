@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from prseed import items
+from prseed.references import CLOSING, references
 
 GHOST = "ghost"  # GitHub's placeholder account for deleted users
 FILES_LIMIT = 3000  # GitHub's files connection lists at most this many
@@ -89,20 +90,26 @@ def pull_request(node: dict, repository_id: str) -> list:
             files_truncated=node["changedFiles"] > listed_files,
             review_decision=node.get("reviewDecision"),
             total_comments_count=node.get("totalCommentsCount"),  # prconn: the comments part
+            status_rollup_state=(head_commit(node).get("statusCheckRollup") or {}).get("state"),
         )
     )
     return output
 
 
+def repository_label(node: dict, context: dict) -> items.Label:
+    """A label of the repository, whatever it is on (a PR, an issue)."""
+    return items.Label(
+        repository_id=context["repository_id"],
+        name=node["name"],
+        id=node["id"],
+        color=node["color"],
+        description=node.get("description"),
+    )
+
+
 def label(node: dict, context: dict) -> list:
     return [
-        items.Label(
-            repository_id=context["repository_id"],
-            name=node["name"],
-            id=node["id"],
-            color=node["color"],
-            description=node.get("description"),
-        ),
+        repository_label(node, context),
         items.PullRequestLabel(pull_request_id=context["pull_request_id"], label_name=node["name"]),
     ]
 
@@ -118,6 +125,79 @@ def closing_issue(node: dict, context: dict) -> list:
             url=node["url"],
         )
     ]
+
+
+# --- prtext (issue 14): head-commit statuses and issue references
+CLOSING_ISSUES_SOURCE = "closingIssuesReferences"
+TEXT_SOURCES = ("title", "body")  # PullRequest fields, and the source each one's references get
+
+
+def head_commit(pull_request: dict) -> dict:
+    """The PR's head commit as its ``headCommit`` selection brought it ({} when not asked for)."""
+    nodes = (pull_request.get("headCommit") or {}).get("nodes") or []
+    return nodes[-1]["commit"] if nodes else {}
+
+
+def status_contexts(pull_request: dict) -> list:
+    """The head commit's legacy statuses (``Commit.status.contexts``: a plain list)."""
+    commit = head_commit(pull_request)
+    output: list = []
+    for status in (commit.get("status") or {}).get("contexts") or []:
+        creator = status.get("creator")
+        if creator is not None:
+            output.append(member(creator))
+        output.append(
+            items.StatusContext(
+                pull_request_id=pull_request["id"],
+                commit_oid=commit["oid"],
+                context=status["context"],
+                state=status["state"],
+                description=status.get("description"),
+                target_url=status.get("targetUrl"),
+                created_at=status["createdAt"],
+                creator_login=None if creator is None else creator["login"],
+            )
+        )
+    return output
+
+
+def repository_of(pull_request: dict) -> str:
+    """owner/name of the PR's repository, from its url (https://github.com/OWNER/NAME/pull/N)."""
+    owner, name = pull_request["url"].split("/")[-4:-2]
+    return f"{owner}/{name}"
+
+
+def text_references(pull_request: dict) -> list:
+    """The issue references written in the PR's title and body."""
+    repository = repository_of(pull_request)
+    return [
+        items.IssueReference(
+            pull_request_id=pull_request["id"],
+            issue_repository=reference.repository,
+            issue_number=reference.number,
+            kind=reference.kind,
+            source=source,
+        )
+        for source in TEXT_SOURCES
+        for reference in references(pull_request.get(source), repository)
+    ]
+
+
+def closing_issue_with_reference(node: dict, context: dict) -> list:
+    """A closing issue, and the same issue as an issue reference of GitHub's own linking."""
+    return [
+        *closing_issue(node, context),
+        items.IssueReference(
+            pull_request_id=context["pull_request_id"],
+            issue_repository=node["repository"]["nameWithOwner"],
+            issue_number=node["number"],
+            kind=CLOSING,
+            source=CLOSING_ISSUES_SOURCE,
+        ),
+    ]
+
+
+# --- end prtext
 
 
 def review(node: dict, context: dict) -> list:

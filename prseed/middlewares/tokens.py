@@ -16,7 +16,7 @@ from prseed.alarm import Alarm
 from prseed.exceptions import off
 from prseed.graphql.queries import TOKEN_CHECK_QUERY
 from prseed.middlewares.retry import network_cause
-from prseed.tokens import Credential, CredentialProvider, StaticTokens, TokenState, Wait
+from prseed.tokens import Credential, CredentialProvider, TokenState, Wait, configured_provider
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,13 @@ def is_secondary_limit(response, payload: dict) -> bool:
 
 
 def is_primary_limit(response, payload: dict) -> bool:
-    if response.status in (403, 429) and response.headers.get(b"X-RateLimit-Remaining") == b"0":
+    """A used-up budget; never "0 of 0 left", GitHub Enterprise Server's word for no limits."""
+    headers = response.headers
+    if (
+        response.status in (403, 429)
+        and headers.get(b"X-RateLimit-Remaining") == b"0"
+        and headers.get(b"X-RateLimit-Limit") != b"0"
+    ):
         return True
     return any(
         isinstance(error, dict) and error.get("type") in PRIMARY_ERROR_TYPES
@@ -59,9 +65,14 @@ class TokenPoolMiddleware:
     left alone: a secret goes to GitHub's endpoint only.
 
     * Credentials come from a :class:`~prseed.tokens.CredentialProvider` (``GITHUB_TOKEN(S)``:
-      :class:`~prseed.tokens.StaticTokens`); one that is due is renewed before it signs.
-    * At spider open every credential is checked once (``viewer { login }``): one answered
+      :class:`~prseed.tokens.StaticTokens`; a GitHub App's installations; or both); one that
+      is due is renewed before it signs. A request for a repository is signed only by a
+      credential that may read it (an installation reads the repositories it is installed on).
+    * At spider open every token is checked once (``viewer { login }``): one answered
       401 is dropped; tokens of the same account share one budget, so only the first is kept.
+      An installation is renewed instead (its budget is its own).
+    * A 401 to a renewable credential renews it and sends the request again; only a 401 to
+      the secret that renewal gave drops it.
     * The pool, of class ``PRSEED_TOKEN_POOL``, decides: at most
       ``GITHUB_MAX_CONCURRENT_PER_TOKEN`` requests in flight per credential, and at most
       ``PRSEED_POINTS_PER_MINUTE`` points per credential per minute (GitHub's secondary
@@ -91,6 +102,8 @@ class TokenPoolMiddleware:
         self.pool = build_from_crawler(pool_class, crawler, list(self.credentials.values()))
         self.renewing: set[str] = set()  # ids of the credentials being renewed now
         self.rejected: list[str] = []  # labels of the credentials GitHub answered 401
+        # credential id -> the generation of its secret bought because GitHub refused the one before
+        self.renewed_after_refusal: dict[str, int] = {}
         self.token_released = Alarm()  # waiting requests sleep on it
         self.wait_started: float | None = None
         self.last_countdown = 0.0
@@ -101,7 +114,7 @@ class TokenPoolMiddleware:
     def from_crawler(cls, crawler):
         if config.value(crawler.settings, "PRSEED_OFFLINE"):
             raise off(cls, "offline replay needs no token")
-        return cls(crawler, StaticTokens.from_settings(crawler.settings))
+        return cls(crawler, configured_provider(crawler))
 
     @property
     def all_tokens(self) -> list[TokenState]:
@@ -145,6 +158,10 @@ class TokenPoolMiddleware:
     async def check_tokens(self) -> None:
         accounts: dict[str, TokenState] = {}
         for state in self.all_tokens:
+            if self.credentials[state.id].installation is not None:
+                if await self.renew_if_due(state):
+                    logger.info("GitHub credential %s: installation token bought", state.label)
+                continue
             status, payload = await self.ask_viewer(state)
             data = payload.get("data") or {}
             if status == 401:
@@ -241,28 +258,48 @@ class TokenPoolMiddleware:
             state = self.pool.states[request.meta[meta.CHECK_TOKEN]]
             state.in_flight += 1
         else:
-            state = await self.acquire()
+            allowed = await self.allowed(request.meta.get(meta.REPOSITORY))
+            state = await self.acquire(allowed)
             if state is None:  # the crawl is stopping: back to the queue (and JOBDIR) it goes
                 return request.replace(dont_filter=True)
+        credential = self.credentials[state.id]
         request.meta[meta.TOKEN] = state.id
-        request.headers["Authorization"] = self.credentials[state.id].authorization()
+        request.meta[meta.TOKEN_GENERATION] = credential.generation
+        request.headers["Authorization"] = credential.authorization()
         return None
 
-    async def acquire(self) -> TokenState | None:
-        """The token for the next request, after waiting as long as it takes; None when
-        the crawl stops meanwhile."""
+    async def allowed(self, repository: str | None) -> set[str] | None:
+        """The ids of the credentials that may sign a request for ``repository`` (None:
+        any); a credential the provider found just now joins the pool."""
+        credentials = await self.provider.credentials_for(repository)
+        if credentials is None:
+            return None
+        for credential in credentials:
+            if credential.id not in self.credentials:
+                self.credentials[credential.id] = credential
+                self.pool.add(credential)
+                self.stats.set_value("prseed/ratelimit/tokens", len(self.pool.tokens))
+        ids = {credential.id for credential in credentials}
+        if not self.pool.among(ids):
+            self.stats.inc_value("prseed/ratelimit/requests_without_credential")
+            raise IgnoreRequest(f"no GitHub credential may read {repository}")
+        return ids
+
+    async def acquire(self, ids: set[str] | None = None) -> TokenState | None:
+        """The token (of ``ids``, if given) for the next request, after waiting as long as
+        it takes; None when the crawl stops meanwhile."""
         while True:
-            if not self.pool.tokens:
+            if not self.pool.among(ids):
                 raise IgnoreRequest("no valid GitHub token left")
             if not self.crawler.engine.running:
                 return None
-            state = self.pool.acquire()
+            state = self.pool.acquire(ids)
             if state is not None and await self.renewed(state):
                 self.wait_over()
                 return state
             if state is not None:
                 continue
-            wait = self.pool.next_wait()
+            wait = self.pool.next_wait(ids)
             timeout = STOP_CHECK_EVERY
             if wait is not None:
                 if wait.budget and not self.wait_enabled:
@@ -275,11 +312,18 @@ class TokenPoolMiddleware:
     async def renewed(self, state: TokenState) -> bool:
         """Whether the acquired credential may sign now: a due one is renewed first, once
         for all the requests that want it; one that cannot be is dropped (and released)."""
+        if await self.renew_if_due(state):
+            return True
+        self.pool.release(state)
+        return False
+
+    async def renew_if_due(self, state: TokenState) -> bool:
+        """Renew the credential if it is due (one renewal at a time for it); False when it
+        cannot be renewed (it is dropped) or was dropped meanwhile."""
         credential = self.credentials[state.id]
         while state.id in self.renewing:
             await self.token_released.sleep(STOP_CHECK_EVERY)
         if state not in self.pool.tokens:
-            self.pool.release(state)
             return False
         if not credential.due(time.time()):
             return True
@@ -289,8 +333,8 @@ class TokenPoolMiddleware:
         except Exception as exc:
             logger.warning("could not renew GitHub credential %s (%s); not using it", state.label, exc)
             self.stats.inc_value("prseed/ratelimit/renewals_failed")
+            self.rejected.append(state.label)
             self.pool.drop(state)
-            self.pool.release(state)
             return False
         finally:
             self.renewing.discard(state.id)
@@ -369,14 +413,20 @@ class TokenPoolMiddleware:
             return response
         payload = parsed_body(response)
         if response.status == 401:
+            if self.renew_on_refusal(state, request):
+                return self.again(request)
             return self.revoked(state, request)
+        if self.renewed_after_refusal.get(state.id) == request.meta.get(meta.TOKEN_GENERATION):
+            del self.renewed_after_refusal[state.id]  # the renewal worked: a later 401 renews again
         if is_secondary_limit(response, payload):
             return self.secondary(state, request, response)
         if is_primary_limit(response, payload):
             return self.primary(state, request, response, payload)
         if response.status == 200:
             cost = ((payload.get("data") or {}).get("rateLimit") or {}).get("cost", 0)
-            self.pool.record_cost(state, cost)
+            # a query is at least one point of the secondary limit, so pacing holds where
+            # GitHub Enterprise Server tells no cost (rate limits off: rateLimit is null)
+            self.pool.record_cost(state, max(cost, 1))
             self.stats.inc_value(f"prseed/ratelimit/points/{state.label}", cost)
         return response
 
@@ -398,6 +448,25 @@ class TokenPoolMiddleware:
         """The same request, to be sent again with whichever token is free then."""
         self.stats.inc_value("prseed/ratelimit/requests_retried")
         return request.replace(dont_filter=True)
+
+    def renew_on_refusal(self, state: TokenState, request) -> bool:
+        """Whether a 401 is worth a renewal rather than the credential's end: a renewable
+        credential gets one renewal per refusal; a request signed with a secret already
+        replaced just goes again. Only a 401 to the secret such a renewal bought, before any
+        answer accepted it, revokes it."""
+        credential = self.credentials[state.id]
+        if not credential.renewable or state not in self.pool.tokens:
+            return False
+        generation = request.meta.get(meta.TOKEN_GENERATION, credential.generation)
+        if generation < credential.generation:
+            return True
+        if self.renewed_after_refusal.get(state.id) == generation:
+            return False
+        self.renewed_after_refusal[state.id] = generation + 1
+        credential.expire()
+        self.stats.inc_value("prseed/ratelimit/renewals_after_401")
+        logger.info("GitHub refused credential %s (401); renewing it", state.label)
+        return True
 
     def revoked(self, state: TokenState, request):
         if state in self.pool.tokens:

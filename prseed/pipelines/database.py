@@ -21,6 +21,9 @@ from prseed.db.registry import TABLES
 
 logger = logging.getLogger(__name__)
 
+RECONNECT_FIRST_WAIT = 0.5  # seconds before the first reconnection, doubling for each further one
+RECONNECT_LONGEST_WAIT = 15.0
+
 
 class Writer(ThreadPool):
     """One thread, a daemon: a crawl that never reaches close_spider (a test that failed,
@@ -45,6 +48,12 @@ class DatabasePipeline:
     handed over the second waits too.  SQLite is written to in the crawl's thread: its
     work is in this process, and sqlite3 hands the GIL over for every row, so a thread
     made a replay slower (see the README's "Performance").
+
+    A database server that goes away (a restart, a failover) does not stop the crawl: the
+    batch being written is held, one line says so, the connection is remade with back-off
+    for up to ``PRSEED_DB_RETRY_SECONDS``, and the batch is written once it is back (later
+    batches wait behind it, in order, and so does the crawl). Past that, or for a row the
+    database rejects, the crawl stops or the row is reported, as before.
     """
 
     def __init__(self, crawler) -> None:
@@ -55,6 +64,7 @@ class DatabasePipeline:
         self.database_url = settings.get("DATABASE_URL")
         self.batch_size = settings.getint("PRSEED_DB_BATCH_SIZE")
         self.flush_seconds = settings.getfloat("PRSEED_DB_FLUSH_SECONDS")
+        self.retry_seconds = config.value(settings, "PRSEED_DB_RETRY_SECONDS")
         collected = config.value(settings, "PRSEED_COLLECT")
         self.replaced_tables = tuple(
             table for table in TABLES.replaced if not table.skipped(settings, collected)
@@ -130,10 +140,45 @@ class DatabasePipeline:
         if self.failed:
             return None
         try:
-            return self.database.write(batch, self.replaced_tables, self.tainted)
+            return self.write_through_outages(batch)
         except Exception:
             self.failed = True
             raise
+
+    def write_through_outages(self, batch: Batch) -> list:
+        """Write the batch; while the server is gone, hold it and reconnect with back-off
+        (on the writer thread: the reactor never waits), for up to ``PRSEED_DB_RETRY_SECONDS``."""
+        lost_since, wait = None, RECONNECT_FIRST_WAIT
+        while True:
+            try:
+                if lost_since is not None:
+                    self.database.reconnect()
+                rejected = self.database.write(batch, self.replaced_tables, self.tainted)
+            except Exception as error:
+                if not self.database.connection_lost(error):
+                    raise
+                now = time.monotonic()
+                if lost_since is None:
+                    lost_since = now
+                    logger.warning(
+                        "lost the connection to the database (%s); holding a batch of %d items and "
+                        "reconnecting for up to %g s",
+                        " ".join(str(error).split()),
+                        len(batch),
+                        self.retry_seconds,
+                    )
+                if now + wait > lost_since + self.retry_seconds:
+                    raise
+                time.sleep(wait)
+                wait = min(wait * 2, RECONNECT_LONGEST_WAIT)
+                continue
+            if lost_since is not None:
+                logger.info(
+                    "reconnected to the database after %.1f s; the held batch is written",
+                    time.monotonic() - lost_since,
+                )
+                self.reactor.callFromThread(self.stats.inc_value, "prseed/db/reconnects")
+            return rejected
 
     def write_done(self, result):
         self.writes.popleft()  # the writer finishes batches in the order it got them

@@ -6,12 +6,25 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from prseed import timestamps
+from prseed import items, timestamps
 from prseed.exceptions import ConfigError
 
 # GitHub: owner is 1-39 alphanumerics or single hyphens; a repository name is 1-100 of [A-Za-z0-9._-].
 REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}/[A-Za-z0-9._-]{1,100}$")
-KNOWN = ("repo", "repos", "project", "since", "days_back", "max_prs", "full", "refresh")
+KNOWN = (
+    "repo",
+    "repos",
+    "project",
+    "since",
+    "days_back",
+    "max_prs",
+    "full",
+    "refresh",
+    "streams",
+    "environments",
+)
+# What -a streams= may name, in the order they are crawled.
+STREAMS = (items.PULL_REQUESTS_STREAM, items.DEPLOYMENTS_STREAM, items.ISSUES_STREAM)
 FLAG_VALUES = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 # Arguments Scrapy tools (scrapyd) pass to every spider.
 IGNORED = ("_job",)
@@ -27,6 +40,8 @@ class CrawlPlan:
     full: bool = False  # ignore the sync watermark: fetch everything again
     refresh: bool = False  # re-fetch pages that are in the HTTP cache
     days_back: int | None = None  # as given; ``since`` is the day it resolved to
+    streams: tuple[str, ...] | None = None  # -a streams=, in crawl order; None: as the settings say
+    environments: tuple[str, ...] = ()  # -a environments=: the deployments of these only
 
     @property
     def since_timestamp(self) -> str | None:
@@ -100,6 +115,21 @@ def _since(value: str) -> date:
         ) from None
 
 
+def _names(name: str, value: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(part.strip() for part in str(value).split(",") if part.strip()))
+    if not names:
+        raise ConfigError(f"-a {name}={value!r} names nothing: write -a {name}=A,B")
+    return names
+
+
+def _streams(value: str) -> tuple[str, ...]:
+    names = _names("streams", value)
+    unknown = [name for name in names if name not in STREAMS]
+    if unknown:
+        raise ConfigError(f"-a streams: unknown stream {unknown[0]!r}; prseed crawls " + ", ".join(STREAMS))
+    return tuple(name for name in STREAMS if name in names)
+
+
 def _flag(name: str, value: str | None) -> bool:
     if value is None:
         return False
@@ -152,4 +182,8 @@ def parse_arguments(
         full=_flag("full", arguments.get("full")),
         refresh=_flag("refresh", arguments.get("refresh")),
         days_back=days_back,
+        streams=_streams(arguments["streams"]) if arguments.get("streams") else None,
+        environments=_names("environments", arguments["environments"])
+        if arguments.get("environments")
+        else (),
     )

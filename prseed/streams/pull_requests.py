@@ -6,6 +6,7 @@ What its documents cost: :mod:`prseed.graphql.queries`.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -168,13 +169,15 @@ HEAD_COMMIT_CHECKS = Nested(
 class Part:
     """What one name of ``PRSEED_COLLECT`` adds to the PR stream: connections followed under
     each PR (``nested``), further fields of the PR (``fields``) and of its head commit
-    (``head_fields``), with the fragments they spread (``uses``)."""
+    (``head_fields``) with the fragments they spread (``uses``), and the rows read from the PR
+    node itself, after the PR's own (``records``)."""
 
     name: str
     nested: tuple[Nested, ...] = ()
     fields: str = ""
     head_fields: str = ""
     uses: tuple[Fragment, ...] = ()
+    records: Callable[[dict], list] | None = None
 
 
 # --- prconn's parts: timeline, review threads, comments, review requests, assignees --------
@@ -297,17 +300,48 @@ ISSUE_COMMENTS = Connection("comments", "PullRequest", ISSUE_COMMENT, 50, 100, r
 REVIEW_REQUESTS = Connection("reviewRequests", "PullRequest", REVIEW_REQUEST, 20, 100, records.review_request)
 ASSIGNEES = Connection("assignees", "PullRequest", ASSIGNED_USER, 10, 100, records.assignee)
 
-PARTS: dict[str, Part] = {
-    "timeline": Part("timeline", nested=(Nested(TIMELINE),)),
-    "review_threads": Part("review_threads", nested=(Nested(REVIEW_THREADS),)),
-    "comments": Part("comments", nested=(Nested(ISSUE_COMMENTS),), fields="totalCommentsCount"),
-    "review_requests": Part("review_requests", nested=(Nested(REVIEW_REQUESTS),)),
-    "assignees": Part("assignees", nested=(Nested(ASSIGNEES),)),
-}
-
+PRCONN_PARTS = (
+    Part("timeline", nested=(Nested(TIMELINE),)),
+    Part("review_threads", nested=(Nested(REVIEW_THREADS),)),
+    Part("comments", nested=(Nested(ISSUE_COMMENTS),), fields="totalCommentsCount"),
+    Part("review_requests", nested=(Nested(REVIEW_REQUESTS),)),
+    Part("assignees", nested=(Nested(ASSIGNEES),)),
+)
 # --- end of prconn's parts ------------------------------------------------------------------
 
+
+# --- prtext's parts: statuses and issue_references -----------------------------------------
+STATUS_CONTEXT = Fragment(
+    "StatusContext",
+    "StatusContext",
+    "context\nstate\ndescription\ntargetUrl\ncreatedAt\ncreator { ...Actor }",
+    uses=(ACTOR,),
+)
+# Every closing issue is an issue reference too (source closingIssuesReferences).
+CLOSING_ISSUES_WITH_REFERENCES = Connection(
+    "closingIssuesReferences",
+    "PullRequest",
+    CLOSING_ISSUE,
+    10,
+    100,
+    records.closing_issue_with_reference,
+)
+PRTEXT_PARTS = (
+    # Commit.status.contexts is a plain list and statusCheckRollup an object: no points.
+    Part(
+        "statuses",
+        head_fields="statusCheckRollup { state }\nstatus { contexts { ...StatusContext } }",
+        uses=(STATUS_CONTEXT,),
+        records=records.status_contexts,
+    ),
+    # Parsed from the title and body the PR fragment has anyway: no query change.
+    Part("issue_references", records=records.text_references),
+)
+# --- end of prtext's parts -------------------------------------------------------------------
+
+PARTS: dict[str, Part] = {part.name: part for part in (*PRCONN_PARTS, *PRTEXT_PARTS)}
 ALL_PARTS = frozenset(PARTS)
+HEAD_COMMIT = "headCommit: commits(last: 1) { nodes { commit { ...HeadCommit } } }"
 
 
 def with_fields(fragment: Fragment, fields: list[str], uses: tuple[Fragment, ...]) -> Fragment:
@@ -320,18 +354,31 @@ def with_fields(fragment: Fragment, fields: list[str], uses: tuple[Fragment, ...
     return Fragment(fragment.name, fragment.on, text, uses=tuple(f for n, f in known.items() if n in spread))
 
 
-def head_commit_holder(fields: list[str], uses: tuple[Fragment, ...]) -> Nested | None:
+def head_commit_holder(fields: list[str], uses: tuple[Fragment, ...]) -> Nested:
     """The head commit's check suites (``head`` mode) with the parts' head-commit fields."""
     if not fields:
         return HEAD_COMMIT_CHECKS
-    via = with_fields(COMMIT_CHECKS, fields, uses)
-    return Nested(
-        CHECK_SUITES,
-        holders=head_commits,
-        context=commit_context,
-        selection=HEAD_COMMIT_CHECKS.selection,
-        via=via,
-    )
+    via = with_fields(Fragment("HeadCommit", "Commit", COMMIT_CHECKS.fields), fields, uses)
+    return Nested(CHECK_SUITES, holders=head_commits, context=commit_context, selection=HEAD_COMMIT, via=via)
+
+
+@dataclass(frozen=True)
+class PullRequestRecords:
+    """records.pull_request, followed by the rows the parts read from the PR node; a value,
+    so that streams built from the same parts are equal."""
+
+    readers: tuple[Callable[[dict], list], ...]
+
+    def __call__(self, node: dict, repository_id: str) -> list:
+        output = records.pull_request(node, repository_id)
+        for reader in self.readers:
+            output.extend(reader(node))
+        return output
+
+
+def pull_request_records(parts: list[Part]) -> Callable[[dict, str], list]:
+    readers = tuple(part.records for part in parts if part.records)
+    return PullRequestRecords(readers) if readers else records.pull_request
 
 
 @cache
@@ -349,11 +396,12 @@ def pull_requests(check_runs: str = "head", collect: frozenset[str] = ALL_PARTS)
     head_fields = [part.head_fields for part in parts if part.head_fields]
     fields = [part.fields for part in parts if part.fields]
     if head_fields and check_runs != "head":
-        head = with_fields(Fragment("HeadCommit", "Commit", "oid", ()), head_fields, uses)
-        fields.append("headCommit: commits(last: 1) { nodes { commit { ...HeadCommit } } }")
+        head = with_fields(Fragment("HeadCommit", "Commit", "oid"), head_fields, uses)
+        fields.append(HEAD_COMMIT)
         uses += (head,)
     commits = COMMITS_WITH_CHECKS if check_runs == "all" else COMMITS
-    nested = tuple(Nested(connection) for connection in (LABELS, CLOSING_ISSUES, REVIEWS, commits, FILES))
+    closing = CLOSING_ISSUES_WITH_REFERENCES if "issue_references" in collect else CLOSING_ISSUES
+    nested = tuple(Nested(connection) for connection in (LABELS, closing, REVIEWS, commits, FILES))
     if check_runs == "head":
         nested += (head_commit_holder(head_fields, uses),)
     nested += tuple(link for part in parts for link in part.nested)
@@ -363,7 +411,7 @@ def pull_requests(check_runs: str = "head", collect: frozenset[str] = ALL_PARTS)
         connection="pullRequests",
         order="{field: UPDATED_AT, direction: DESC}",
         node=with_fields(PULL_REQUEST, fields, uses),
-        records=records.pull_request,
+        records=pull_request_records(parts),
         nested=nested,
         child_key="pull_request_id",
         watermark="updatedAt",

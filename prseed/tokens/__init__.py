@@ -4,7 +4,9 @@
   that reveal nothing of its secret;
 * :mod:`~prseed.tokens.providers`: where credentials come from (the
   :class:`CredentialProvider` protocol; :class:`StaticTokens`, the ``GITHUB_TOKEN(S)``
-  settings);
+  settings; both kinds in one pool, as the settings choose);
+* :mod:`~prseed.tokens.apps`: a GitHub App's installations (``GITHUB_APP_ID``), whose
+  tokens expire every hour;
 * :mod:`~prseed.tokens.pool`: the pool's policy (budgets, rests, pacing), pure, on an
   injectable clock.
 
@@ -15,15 +17,24 @@ Redis is :class:`prseed.distributed.SharedTokenPool`.
 
 from prseed.tokens.credentials import Credential, token_label
 from prseed.tokens.pool import PACING_WINDOW, TokenPool, TokenState, Wait
-from prseed.tokens.providers import CredentialProvider, StaticTokens
+from prseed.tokens.providers import (
+    CombinedProviders,
+    CredentialProvider,
+    StaticTokens,
+    check_credential_settings,
+    configured_provider,
+)
 
 __all__ = [
     "PACING_WINDOW",
+    "CombinedProviders",
     "Credential",
     "CredentialProvider",
     "StaticTokens",
     "TokenPool",
     "TokenState",
     "Wait",
+    "check_credential_settings",
+    "configured_provider",
     "token_label",
 ]

@@ -19,13 +19,24 @@ class Credential:
     download time; a credential cannot be pickled (into JOBDIR, or a request in Redis).
     """
 
-    __slots__ = ("_secret", "id", "label", "renew_at")
+    __slots__ = ("_secret", "generation", "id", "installation", "label", "renew_at")
 
-    def __init__(self, id: str, label: str, secret: str, renew_at: float | None = None) -> None:
+    def __init__(
+        self,
+        id: str,
+        label: str,
+        secret: str,
+        renew_at: float | None = None,
+        installation: str | None = None,
+    ) -> None:
         self.id = id
         self.label = label
         self._secret = secret
         self.renew_at = renew_at  # epoch seconds from which it needs a fresh secret; None: never
+        # The GitHub App installation it signs as (its budget is the installation's own, and
+        # there is no account to check); None: a personal token.
+        self.installation = installation
+        self.generation = 0  # how many times its secret was replaced: which secret signed a request
 
     def authorization(self) -> str:
         """The value of the ``Authorization`` header."""
@@ -34,6 +45,17 @@ class Credential:
     def replace_secret(self, secret: str, renew_at: float | None = None) -> None:
         """A provider's renewal: from now on requests are signed with ``secret``."""
         self._secret, self.renew_at = secret, renew_at
+        self.generation += 1
+
+    @property
+    def renewable(self) -> bool:
+        """Whether its provider can give it a fresh secret (a static token cannot)."""
+        return self.renew_at is not None
+
+    def expire(self) -> None:
+        """GitHub refused its secret (a 401): due for renewal at once."""
+        if self.renewable:
+            self.renew_at = 0.0
 
     def due(self, now: float) -> bool:
         """Whether its provider must renew it before it signs another request."""

@@ -101,10 +101,22 @@ class TokenPool:
             and state.points_last_minute(now) < self.points_per_minute
         )
 
-    def acquire(self) -> TokenState | None:
-        """The usable credential with the most remaining budget, now counted as in flight."""
+    def add(self, credential: Credential) -> TokenState:
+        """A credential a provider found during the crawl (a repository's App installation)."""
+        if credential.id not in self.states:
+            self.states[credential.id] = TokenState(credential.id, credential.label)
+            self.tokens.append(self.states[credential.id])
+        return self.states[credential.id]
+
+    def among(self, ids: set[str] | None) -> list[TokenState]:
+        """The credentials in use, or those of them named by ``ids`` (None: all)."""
+        return self.tokens if ids is None else [state for state in self.tokens if state.id in ids]
+
+    def acquire(self, ids: set[str] | None = None) -> TokenState | None:
+        """The usable credential (of ``ids``, if given) with the most remaining budget, now
+        counted as in flight."""
         now = self.clock()
-        candidates = [state for state in self.tokens if self.usable(state, now)]
+        candidates = [state for state in self.among(ids) if self.usable(state, now)]
         if not candidates:
             return None
         best = max(
@@ -120,11 +132,12 @@ class TokenPool:
     def release(self, state: TokenState) -> None:
         state.in_flight = max(0, state.in_flight - 1)
 
-    def next_wait(self) -> Wait | None:
-        """When a credential frees up by time alone, or None if only in-flight requests block."""
+    def next_wait(self, ids: set[str] | None = None) -> Wait | None:
+        """When a credential (of ``ids``, if given) frees up by time alone, or None if only
+        in-flight requests block."""
         now = self.clock()
         waits = []
-        for state in self.tokens:
+        for state in self.among(ids):
             if now < state.resting_until:
                 waits.append(Wait(state.resting_until, state.rest_reason, state.label, False))
             elif state.budget_exhausted(now):
@@ -137,9 +150,14 @@ class TokenPool:
 
     def record_budget(self, state: TokenState, remaining: int, reset_at: float, limit: int | None = None):
         """Take GitHub's word for the budget; answers may arrive out of order, so a
-        higher ``remaining`` counts only when it comes with a later reset."""
+        higher ``remaining`` counts only when it comes with a later reset. A limit of 0 is
+        GitHub Enterprise Server with rate limits off: "0 of 0 left" is no budget to wait
+        for (pacing still applies)."""
         if limit is not None:
             state.limit = limit
+        if limit == 0:
+            state.remaining = None
+            return
         if state.remaining is None or reset_at > state.reset_at + 1:
             state.remaining, state.reset_at = remaining, reset_at
         else:

@@ -7,6 +7,7 @@ import os
 from typing import Protocol, runtime_checkable
 
 from prseed.exceptions import ConfigError
+from prseed.tokens.apps import AppInstallations, GitHubApp
 from prseed.tokens.credentials import Credential, token_label
 
 NO_TOKEN = (
@@ -29,6 +30,11 @@ class CredentialProvider(Protocol):
         cannot be renewed, and the pool stops using it (the exception's text is logged: it
         must hold no secret)."""
 
+    async def credentials_for(self, repository: str | None) -> list[Credential] | None:
+        """The credentials that may sign a request for ``repository`` (``owner/name``, or
+        None for a request of no repository), new ones included; None: any of them. An
+        App installation reads only the repositories it is installed on."""
+
 
 class StaticTokens:
     """Tokens that never change: ``GITHUB_TOKENS`` (comma-separated, or a list) or else
@@ -48,6 +54,11 @@ class StaticTokens:
     @classmethod
     def from_settings(cls, settings) -> StaticTokens:
         """The tokens a crawl is given (a ConfigError saying how to give one, if none)."""
+        return cls(cls.configured(settings))
+
+    @staticmethod
+    def configured(settings) -> list[str]:
+        """The tokens of the settings (or the environment), perhaps none."""
         tokens: list[str] = []
         for source in (settings.get("GITHUB_TOKENS"), os.environ.get("GITHUB_TOKENS")):
             if source:
@@ -56,7 +67,7 @@ class StaticTokens:
         single = settings.get("GITHUB_TOKEN") or os.environ.get("GITHUB_TOKEN")
         if not tokens and single:
             tokens = [single]
-        return cls(list(dict.fromkeys(token.strip() for token in tokens if token.strip())))
+        return list(dict.fromkeys(token.strip() for token in tokens if token.strip()))
 
     def credentials(self) -> list[Credential]:
         credentials, seen = [], {}
@@ -70,3 +81,58 @@ class StaticTokens:
 
     async def renew(self, credential: Credential) -> None:
         """A static token is never due: nothing to renew."""
+
+    async def credentials_for(self, repository: str | None) -> list[Credential] | None:
+        """A personal token reads any public repository."""
+        return None
+
+
+class CombinedProviders:
+    """Several providers' credentials in one pool (personal tokens and an App's
+    installations): each credential is renewed by the provider that made it."""
+
+    def __init__(self, providers: list[CredentialProvider]) -> None:
+        self.providers = providers
+        self.owner: dict[str, CredentialProvider] = {}
+        self.given: dict[int, list[Credential]] = {}  # each provider's credentials, by its index
+
+    def credentials(self) -> list[Credential]:
+        for index, provider in enumerate(self.providers):
+            self.given[index] = provider.credentials()
+            self.owner.update((credential.id, provider) for credential in self.given[index])
+        return [credential for index in sorted(self.given) for credential in self.given[index]]
+
+    async def renew(self, credential: Credential) -> None:
+        await self.owner[credential.id].renew(credential)
+
+    async def credentials_for(self, repository: str | None) -> list[Credential] | None:
+        allowed, limited = [], False
+        for index, provider in enumerate(self.providers):
+            answer = await provider.credentials_for(repository)
+            if answer is None:
+                allowed.extend(self.given.get(index, []))
+                continue
+            limited = True
+            for credential in answer:
+                self.owner.setdefault(credential.id, provider)
+                allowed.append(credential)
+        return allowed if limited else None
+
+
+def configured_provider(crawler) -> CredentialProvider:
+    """The provider the settings choose: ``GITHUB_TOKEN(S)``, a GitHub App
+    (``GITHUB_APP_ID``), or both in one pool."""
+    settings = crawler.settings
+    app = GitHubApp.from_settings(settings)
+    tokens = StaticTokens.configured(settings)
+    if app is None:
+        return StaticTokens(tokens)
+    installations = AppInstallations.from_crawler(crawler, app)
+    return CombinedProviders([StaticTokens(tokens), installations]) if tokens else installations
+
+
+def check_credential_settings(settings) -> None:
+    """A ConfigError when the settings give no credential, or an App key that cannot be
+    read or parsed (preflight: before any request)."""
+    if GitHubApp.from_settings(settings) is None:
+        StaticTokens.from_settings(settings)

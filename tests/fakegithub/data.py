@@ -61,7 +61,14 @@ START = 1_577_836_800  # 2020-01-01T00:00:00Z
 END = 1_748_736_000  # 2025-06-01T00:00:00Z
 DAY = 86_400
 
-NODE_TYPES = {"PR": "PullRequest", "C": "Commit", "CS": "CheckSuite", "PRRT": "PullRequestReviewThread"}
+NODE_TYPES = {
+    "PR": "PullRequest",
+    "C": "Commit",
+    "CS": "CheckSuite",
+    "PRRT": "PullRequestReviewThread",
+    "DE": "Deployment",
+    "IS": "Issue",
+}
 """Node id prefixes ``node(id:)`` resolves, and the GraphQL type of each."""
 
 FIRST_NAMES = tuple(
@@ -88,6 +95,12 @@ THINGS = tuple(
 DIRECTORIES = ("app/models", "app/controllers", "app/javascript", "spec/models", "lib", "config", "db")
 EXTENSIONS = (".rb", ".ts", ".tsx", ".yml", ".md", ".sql")
 CHECK_NAMES = ("build", "test", "lint", "typecheck", "deploy-preview", "coverage", "e2e")
+STATUS_NAMES = (
+    "continuous-integration/jenkins/pr-merge",
+    "ci/circleci: build",
+    "buildkite/widgets",
+    "codecov/patch",
+)
 
 
 def iso(epoch: int) -> str:
@@ -260,15 +273,19 @@ class Dataset:
         return pulls[number - 1]
 
     def node(self, global_id: str) -> dict | None:
-        """The PullRequest, Commit or CheckSuite with this id, or None."""
+        """The PR, commit, check suite, review thread, deployment or issue with this id, or None."""
         decoded = decode_node_id(global_id)
         if decoded is None or decoded[0] not in NODE_TYPES or len(decoded[1]) < 2:
             return None
         prefix, (repo_index, number, *path) = decoded
         if repo_index >= len(self.contexts):
             return None
+        repo = self.contexts[repo_index].name_with_owner
         try:
-            found = self._descend(self.contexts[repo_index].name_with_owner, number, path, prefix)
+            if prefix in REPOSITORY_LISTS:
+                found = self.repositories[repo][REPOSITORY_LISTS[prefix]][number - 1]
+            else:
+                found = self._descend(repo, number, path, prefix)
         except (KeyError, IndexError):
             return None
         return found if found["id"] == global_id else None
@@ -343,7 +360,12 @@ class Dataset:
 
 
 def generate_dataset(
-    repos: dict[str, int], seed: int = 1, big_pr: bool = True, huge_files_pr: bool = False
+    repos: dict[str, int],
+    seed: int = 1,
+    big_pr: bool = True,
+    huge_files_pr: bool = False,
+    deployments: int = 0,
+    issues: int = 0,
 ) -> Dataset:
     """Generate repositories with ``repos[name]`` pull requests each, deterministically.
 
@@ -354,6 +376,10 @@ def generate_dataset(
     ``FILES_CAP``) only with ``huge_files_pr``; ``ghost`` (deleted author and
     a review by a deleted user); ``bot``; ``many_closing_issues`` (13, some in
     another repository); ``many_labels`` (24).
+
+    Each repository also has ``deployments`` deployments and ``issues`` issues (see
+    ``make_deployments`` and ``make_issues``), generated from a random stream of their own
+    so that the pull requests are the same with or without them.
     """
     rng = random.Random(seed)
     users = make_users(rng)
@@ -378,6 +404,9 @@ def generate_dataset(
             ordinal += 1
         contexts.append(context)
         repositories[name_with_owner] = make_repository(context, pulls)
+        side = random.Random(f"{seed}/{index}/streams")
+        repositories[name_with_owner]["deployments"] = make_deployments(side, context, deployments)
+        repositories[name_with_owner]["issues"] = make_issues(side, context, pulls, issues)
     return Dataset(repositories, seed, special, contexts)
 
 
@@ -511,7 +540,88 @@ def pull_request_fields(
         "mergedBy": rng.choice(context.users) if state == "MERGED" else None,
         "milestone": rng.choice(context.milestones) if rng.random() < 0.15 else None,
     }
+    add_references(random.Random(f"references-{plan.seed}"), context, fields)
     return fields, plan
+
+
+# --- prtext (issue 14): issue references written into titles and bodies, and what each
+# snippet references (kind, repository, number), recorded as it is written so that the
+# expected rows never come from the parser under test.  None: not a reference (code, ...).
+REFERENCE_SNIPPETS = (
+    ("Fixes #{n}", "closing", "own"),
+    ("closes: {other}#{n}", "closing", "other"),
+    ("RESOLVED https://github.com/{other}/issues/{n}", "closing", "other"),
+    ("See #{n} for context.", "mention", "own"),
+    ("Related: https://github.com/{other}/issues/{n}#issuecomment-42", "mention", "other"),
+    ("Follow-up of https://github.com/{own}/pull/{n}.", "mention", "own"),
+    ("```\nfixes #{n}\n```", None, None),
+    ("Run `git log --grep '#{n}'` first.", None, None),
+    ("    resolves #{n}  (indented code)", None, None),
+    ("<!-- Write 'Fixes #{n}' here -->", None, None),
+    ("prefix#{n} and #{n}a are no references", None, None),
+)
+WRITTEN_REFERENCES = "referencesWritten"  # a PR key no GraphQL field reads
+
+
+def add_references(rng: random.Random, context: RepositoryContext, fields: dict) -> None:
+    """Append reference snippets to about half the bodies, a squash-merge ``(#N)`` to some titles."""
+    own = context.name_with_owner
+    other = f"{own.split('/')[0]}/roadmap"
+    written = []
+    if rng.random() < 0.2:
+        n = rng.randint(1, 5000)
+        fields["title"] += f" (#{n})"
+        written.append(("title", own, n, "mention"))
+    snippets = rng.sample(REFERENCE_SNIPPETS, rng.choice((0, 0, 1, 2, 3))) if fields["body"] else []
+    parts = [fields["body"]]
+    for template, kind, where in snippets:
+        n = rng.randint(1, 5000)
+        parts.append(template.format(n=n, own=own, other=other))
+        if kind is not None:
+            written.append(("body", own if where == "own" else other, n, kind))
+    fields["body"] = "\n\n".join(parts)
+    fields[WRITTEN_REFERENCES] = written
+
+
+def head_status(rng: random.Random, context: RepositoryContext, commit: dict) -> None:
+    """Legacy commit statuses (Jenkins, CircleCI, ...) on some head commits, and the rollup
+    of those and the check runs (None when the commit has neither)."""
+    contexts = []
+    for position, name in enumerate(rng.sample(STATUS_NAMES, rng.choice((0, 0, 0, 1, 2, 3)))):
+        created = commit["committedDate"]
+        contexts.append(
+            {
+                "id": f"SC_{commit['oid'][:12]}{position}",
+                "context": name,
+                "state": rng.choice(("SUCCESS", "SUCCESS", "FAILURE", "PENDING", "ERROR", "EXPECTED")),
+                "description": rng.choice(("Build finished", "Tests failed", None)),
+                "targetUrl": f"https://ci.example.com/{context.index}/{commit['oid'][:8]}"
+                if position
+                else None,
+                "createdAt": created,
+                "creator": None if rng.random() < 0.1 else rng.choice(context.users + context.bots),
+            }
+        )
+    runs = [run for suite in commit["checkSuites"] for run in suite["checkRuns"]]
+    commit["status"] = (
+        {"id": f"ST_{commit['oid'][:16]}", "state": "SUCCESS", "contexts": contexts} if contexts else None
+    )
+    if not contexts and not runs:
+        commit["statusCheckRollup"] = None
+        return
+    states = {item["state"] for item in contexts} | {
+        "PENDING"
+        if run["status"] != "COMPLETED"
+        else "FAILURE"
+        if run["conclusion"] == "FAILURE"
+        else "SUCCESS"
+        for run in runs
+    }
+    state = next(s for s in ("ERROR", "FAILURE", "PENDING", "EXPECTED", "SUCCESS") if s in states)
+    commit["statusCheckRollup"] = {"id": f"SCR_{commit['oid'][:16]}", "state": state}
+
+
+# --- end prtext
 
 
 def pick_author(rng: random.Random, context: RepositoryContext, kind: str | None) -> dict | None:
@@ -548,6 +658,7 @@ def generate_children(context: RepositoryContext, number: int, plan: Plan) -> di
     """A PR's nested lists, generated only from its plan so they never change."""
     rng = random.Random(plan.seed)
     commits = [{"commit": make_commit(rng, context, plan, number, i)} for i in range(plan.commits)]
+    head_status(random.Random(f"status-{plan.seed}"), context, commits[-1]["commit"])  # prtext
     children = {
         "labels": pick_labels(rng, context, plan.kind),
         "closingIssuesReferences": closing_issues(rng, context, plan, number),
@@ -979,3 +1090,134 @@ def timeline_item(
         }
         item["willCloseTarget"] = kind == "PullRequest" and rng.random() < 0.3
     return item
+
+
+# --- end of prconn's conversation data
+# --- repository-level streams: deployments and issues ---------------------------------------
+
+REPOSITORY_LISTS = {"DE": "deployments", "IS": "issues"}
+"""Node id prefixes of what a repository lists by number, and the key of that list."""
+
+ENVIRONMENTS = ("production", "staging", "preview")
+DEPLOYMENT_STATES = ("SUCCESS", "SUCCESS", "SUCCESS", "FAILURE", "ERROR", "INACTIVE")
+MANY_STATUSES = 130
+"""Statuses of each repository's deployment number 2 (more than a page of them)."""
+DEPLOYMENT_SPACING = 9 * 3600
+GHOST_USER = {
+    "__typename": "User",
+    "id": node_id("U", 10137),
+    "login": "ghost",
+    "databaseId": 10137,
+    "name": None,
+}
+"""What GitHub answers for a non-null actor (a deployment's creator) whose account is deleted."""
+INCIDENT_LABEL = "incident"
+
+
+def make_deployments(rng: random.Random, context: RepositoryContext, count: int) -> list[dict]:
+    """Deployments numbered 1..count, one every ``DEPLOYMENT_SPACING`` up to a day before
+    END (so the newest are within days of each other); every fifth by a deleted account."""
+    deployments = []
+    for number in range(1, count + 1):
+        created = END - DAY - (count - number) * DEPLOYMENT_SPACING - rng.randrange(3600)
+        environment = rng.choice(ENVIRONMENTS)
+        creator = GHOST_USER if number % 5 == 0 else rng.choice(context.users + context.bots)
+        statuses = [
+            deployment_status(rng, context, number, i, created + 60 * (i + 1), creator)
+            for i in range(MANY_STATUSES if number == 2 else rng.randint(1, 4))
+        ]
+        deployments.append(
+            {
+                "id": node_id("DE", context.index, number),
+                "databaseId": 700_000_000 + context.index * 100_000 + number,
+                "environment": environment,
+                "originalEnvironment": environment if rng.random() < 0.9 else "preview",
+                "task": "deploy",
+                "state": "ACTIVE" if statuses[-1]["state"] == "SUCCESS" else statuses[-1]["state"],
+                "commitOid": object_id(context.index, "deployment", number),
+                "createdAt": iso(created),
+                "updatedAt": statuses[-1]["createdAt"],
+                "creator": creator,
+                "statuses": statuses,
+                "latestStatus": statuses[-1],
+            }
+        )
+    return deployments
+
+
+def deployment_status(
+    rng: random.Random, context: RepositoryContext, number: int, index: int, at: int, creator: dict
+) -> dict:
+    return {
+        "id": node_id("DES", context.index, number, index),
+        "state": rng.choice(DEPLOYMENT_STATES) if index else "IN_PROGRESS",
+        "description": rng.choice((None, "Deployed", "Health check failed")),
+        "environmentUrl": f"https://{number}.preview.example.com" if rng.random() < 0.5 else None,
+        "logUrl": f"{context.url}/actions/runs/{number}{index}" if rng.random() < 0.7 else None,
+        "createdAt": iso(at),
+        "creator": creator,
+    }
+
+
+def add_deployment_status(deployment: dict, state: str, at: str) -> dict:
+    """A new status of ``deployment`` (it becomes the latest), as a deploy tool posts one."""
+    repo_index, number = decode_node_id(deployment["id"])[1]
+    status = {
+        "id": node_id("DES", repo_index, number, len(deployment["statuses"])),
+        "state": state,
+        "description": "Rolled back",
+        "environmentUrl": None,
+        "logUrl": None,
+        "createdAt": at,
+        "creator": deployment["creator"],
+    }
+    deployment["statuses"].append(status)
+    deployment["latestStatus"], deployment["updatedAt"] = status, at
+    return status
+
+
+def make_issues(rng: random.Random, context: RepositoryContext, pulls: list, count: int) -> list[dict]:
+    """Issues numbered after the PRs (GitHub numbers both in one sequence): the first has
+    25 labels, 12 assignees and 12 closing PRs (more than a first page of each), the second
+    a deleted author; some are labelled ``incident``."""
+    incident = {
+        "id": node_id("LA", context.index, 99),
+        "name": INCIDENT_LABEL,
+        "color": "d73a4a",
+        "description": "Production incident",
+    }
+    labels = [*context.labels, incident]
+    used: set[int] = set()
+    issues = []
+    for index in range(1, count + 1):
+        special = index == 1
+        created = START + rng.randrange(END - START - 30 * DAY)
+        updated = unique_update(rng, created, used)
+        closed = rng.randint(created, updated) if rng.random() < 0.6 else None
+        chosen = rng.sample(labels, 25 if special else rng.choice((0, 1, 2)))
+        if not special and incident not in chosen and rng.random() < 0.3:
+            chosen.append(incident)
+        closers = rng.sample(pulls, min(len(pulls), 12 if special else rng.choice((0, 0, 1))))
+        number = len(pulls) + index
+        issues.append(
+            {
+                "id": node_id("IS", context.index, index),
+                "number": number,
+                "title": f"{rng.choice(THINGS).capitalize()} is broken",
+                "state": "CLOSED" if closed else "OPEN",
+                "stateReason": rng.choice(("COMPLETED", "NOT_PLANNED")) if closed else None,
+                "url": f"{context.url}/issues/{number}",
+                "createdAt": iso(created),
+                "updatedAt": iso(updated),
+                "closedAt": iso(closed) if closed else None,
+                "author": None if index == 2 else rng.choice(context.users),
+                "comments": {"totalCount": rng.randrange(0, 30)},
+                "labels": chosen,
+                "assignees": rng.sample(context.users, 12 if special else rng.choice((0, 1, 2))),
+                "closedByPullRequestsReferences": [
+                    {"number": pr["number"], "repository": {"nameWithOwner": context.name_with_owner}}
+                    for pr in closers
+                ],
+            }
+        )
+    return issues

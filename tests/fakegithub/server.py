@@ -50,6 +50,7 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 
+from .apps import FakeApp
 from .data import FILES_CAP, NODE_TYPES, Dataset, iso, node_id
 
 SCHEMA_PATH = Path(__file__).with_name("schema.graphql")
@@ -68,6 +69,7 @@ TIMEOUT_MESSAGE = (
     "or it could be a GitHub bug. Please include `{request_id}` when reporting this issue."
 )
 UNICORN_PAGE = b"<!DOCTYPE html><html><body><h1>Unicorn!</h1><p>No server is available.</p></body></html>"
+RATE_LIMIT_MODES = ("on", "null", "zero")  # GitHub's; GHES with rate limits off: null, or 0 of 0
 FAULT_KINDS = ("502", "503", "504", "not_json", "truncated", "reset", "secondary", "rate_limited", "revoke")
 ORDER_FIELDS = {"CREATED_AT": "createdAt", "UPDATED_AT": "updatedAt"}
 CURSOR_PREFIX = "cursor:v2:"
@@ -222,6 +224,38 @@ def resolve_pull_requests(repository: dict, info: Any, orderBy: dict | None = No
     return connection
 
 
+# --- repository-level streams: deployments and issues
+
+
+def ordered_connection(items: list, order: dict, arguments: dict) -> dict:
+    """A page of ``items`` in ``order`` (a DeploymentOrder or IssueOrder), with cursors
+    that hold the sort key, as for pull requests."""
+    if order["field"] not in ORDER_FIELDS:
+        raise GitHubError("INTERNAL", f"The fake server cannot order by {order['field']}.")
+    key = ORDER_FIELDS[order["field"]]
+    ordered = sorted(items, key=lambda item: (item[key], item["number"] if "number" in item else item["id"]))
+    keys = [(item[key], index) for index, item in enumerate(ordered)]
+    descending = order["direction"] == "DESC"
+    return paginate(ordered[::-1] if descending else ordered, arguments, SortKeys(keys, descending))
+
+
+def resolve_deployments(
+    repository: dict, _info: Any, orderBy: dict, environments: list | None = None, **arguments: Any
+) -> dict:
+    """Deployments (CREATED_AT ASC unless asked otherwise), of ``environments`` only when given."""
+    chosen = [
+        deployment
+        for deployment in repository["deployments"]
+        if environments is None or deployment["environment"] in environments
+    ]
+    return ordered_connection(chosen, orderBy, arguments)
+
+
+def resolve_issues(repository: dict, _info: Any, orderBy: dict | None = None, **arguments: Any) -> dict:
+    order = orderBy or {"field": "CREATED_AT", "direction": "ASC"}
+    return ordered_connection(repository["issues"], order, arguments)
+
+
 def list_connection(key: str, cap: int | None = None):
     """A resolver paging through the list ``source[key]`` (at most ``cap`` of it)."""
 
@@ -283,6 +317,12 @@ def make_schema() -> GraphQLSchema:
     resolvers["PullRequest", "timelineItems"] = resolve_timeline_items
     resolvers["PullRequest", "totalCommentsCount"] = resolve_total_comments_count
     resolvers["PullRequestReviewThread", "comments"] = list_connection("comments")
+    # --- repository-level streams: deployments and issues
+    resolvers["Repository", "deployments"] = resolve_deployments
+    resolvers["Repository", "issues"] = resolve_issues
+    resolvers["Deployment", "statuses"] = list_connection("statuses")
+    for name in ("labels", "assignees", "closedByPullRequestsReferences"):
+        resolvers["Issue", name] = list_connection(name)
     for (type_name, field_name), resolver in resolvers.items():
         schema.type_map[type_name].fields[field_name].resolve = resolver
     schema.type_map["Node"].resolve_type = resolve_node_type
@@ -585,6 +625,10 @@ class FakeGitHub:
     page of more PRs fail with RESOURCE_LIMITS_EXCEEDED.  ``fault_rates`` maps
     kinds of ``FAULT_KINDS`` to probabilities (deterministic by ``seed``);
     ``inject`` queues faults.  ``latency`` seconds are added before each answer.
+    ``app`` serves a GitHub App's REST routes (:mod:`tests.fakegithub.apps`) and takes its
+    installation tokens; ``rate_limits`` other than ``"on"`` is GitHub Enterprise Server
+    with rate limits off: no ``x-ratelimit-*`` headers and ``rateLimit`` null (``"null"``)
+    or a limit of 0 (``"zero"``), nothing charged.
     """
 
     def __init__(
@@ -603,6 +647,8 @@ class FakeGitHub:
         seed: int = 0,
         latency: float = 0.0,
         port: int = 0,
+        app: FakeApp | None = None,
+        rate_limits: str = "on",
     ) -> None:
         self.dataset = dataset
         self.tokens = dict(tokens if tokens is not None else {"token-a": "alice", "token-b": "bob"})
@@ -624,6 +670,12 @@ class FakeGitHub:
         self._revoked: set[str] = set()
         self._injected: list[list] = []  # [kind, count, match]
         self._user_ids = {login: i for i, login in enumerate(dict.fromkeys(self.tokens.values()), 1)}
+        self.app = app
+        if rate_limits not in RATE_LIMIT_MODES:
+            raise ValueError(f"rate_limits must be one of {RATE_LIMIT_MODES}, not {rate_limits!r}")
+        self.rate_limits = rate_limits
+        for login in app.logins() if app else ():
+            self._user_ids.setdefault(login, len(self._user_ids) + 1)
         self._http: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -694,8 +746,9 @@ class FakeGitHub:
             state = self._token_states.setdefault(record.token, TokenState())
             state.in_flight += 1
         try:
-            answer = self._answer(record, handler.path, body)
-            answer.headers = {**self._limit_headers(record.token), **answer.headers}
+            answer = self._rest(handler) or self._answer(record, handler.path, body)
+            if self.rate_limits == "on":
+                answer.headers = {**self._limit_headers(record.token), **answer.headers}
             record.status = None if answer.reset else answer.status
             if self.latency:
                 time.sleep(self.latency)
@@ -736,6 +789,8 @@ class FakeGitHub:
         with self._lock:
             if token in self._revoked:
                 return None
+        if self.app is not None and token is not None and token.startswith("ghs_"):
+            return self.app.login_of(token)
         return self.tokens.get(token)
 
     def _limit_headers(self, token: str | None) -> dict[str, str]:
@@ -837,9 +892,12 @@ class FakeGitHub:
             return json_answer(200, {"data": None, "errors": analysis.errors})
         if self._over_points_per_minute(record, analysis.cost):
             return self._secondary(record)
-        rate_limit = self._charge(record, login, analysis)
-        if rate_limit is None:
-            return self._rate_limited(login)
+        if self.rate_limits != "on":
+            rate_limit = self._unlimited(analysis)
+        else:
+            rate_limit = self._charge(record, login, analysis)
+            if rate_limit is None:
+                return self._rate_limited(login)
         context = Context(self.dataset, self._viewer(login), rate_limit, self.resource_limit_nodes)
         with self.dataset.lock:
             result = execute_sync(
@@ -879,6 +937,29 @@ class FakeGitHub:
                 "resetAt": iso(int(budget.reset_at)),
                 "used": budget.used,
             }
+
+    # -- REST: a GitHub App's routes; GitHub Enterprise Server without rate limits ------
+
+    def _rest(self, handler: BaseHTTPRequestHandler) -> Answer | None:
+        """The App's answer to a REST request, or None for a GraphQL request."""
+        if self.app is None:
+            return None
+        path, authorization = handler.path.split("?")[0], handler.headers.get("Authorization")
+        answered = self.app.answer(handler.command, path, authorization)
+        return None if answered is None else json_answer(*answered)
+
+    def _unlimited(self, analysis: Analysis) -> dict | None:
+        """``rateLimit`` when GHES has rate limits off: null, or a limit of 0."""
+        if self.rate_limits == "null":
+            return None
+        return {
+            "cost": analysis.cost,
+            "limit": 0,
+            "nodeCount": analysis.node_count,
+            "remaining": 0,
+            "resetAt": iso(int(time.time()) + 3600),
+            "used": 0,
+        }
 
     def _viewer(self, login: str) -> dict:
         user_id = self._user_ids[login]
@@ -960,6 +1041,8 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.server.github.serve(self, started, body)
+
+    do_GET = do_POST  # a GitHub App's REST routes; GraphQL's are POST, as GitHub's
 
     def log_message(self, *_args: Any) -> None:
         """Quiet: the request log is ``FakeGitHub.requests``."""
