@@ -32,8 +32,11 @@ from prseed.streams.pull_requests import pull_requests
 
 # The baseline parses what prseed's default configuration asks for; every connection a
 # PR can hold, in any PRSEED_CHECK_RUNS mode, has its records function here.
-RECORDS = {name: connection.records for name, connection in pull_requests("all").connections().items()}
+CONNECTIONS = pull_requests("all").connections()
+RECORDS = {name: connection.records for name, connection in CONNECTIONS.items()}
 PULL_REQUEST_CONNECTIONS = [nested.connection.name for nested in pull_requests("none").nested]
+# The PR's own row and the rows PRSEED_COLLECT's parts read from its node (statuses, references).
+PULL_REQUEST_RECORDS = pull_requests("all").records
 
 GETTERS = {
     table.item: (table.name, attrgetter(*table.column_names), attrgetter(*table.key)) for table in TABLES
@@ -73,13 +76,10 @@ class Rows:
             self.add(make(node, context))
             if name == "commits" and node["commit"].get("checkSuites") is not None:
                 self.commit(node["commit"], context)
-            elif name == "checkSuites":
-                suite = {
-                    **context,
-                    "check_suite_id": node["id"],
-                    "app_slug": (node.get("app") or {}).get("slug"),
-                }
-                self.connection("checkRuns", node["checkRuns"], node["id"], suite)
+            for link in CONNECTIONS[name].nested:  # on the node itself: a suite's runs, a thread's comments
+                if link.via is None and node.get(link.connection.name) is not None:
+                    inner = {**context, **link.context(node)}
+                    self.connection(link.connection.name, node[link.connection.name], node["id"], inner)
 
     def commit(self, commit: dict, context: dict) -> None:
         if commit.get("checkSuites") is not None:
@@ -89,7 +89,7 @@ class Rows:
 
     def pull_request(self, node: dict, repository_id: str) -> None:
         context = {"repository_id": repository_id, "pull_request_id": node["id"]}
-        self.add(records.pull_request(node, repository_id))
+        self.add(PULL_REQUEST_RECORDS(node, repository_id))
         for name in PULL_REQUEST_CONNECTIONS:
             if node.get(name) is not None:
                 self.connection(name, node[name], node["id"], context)

@@ -1,10 +1,10 @@
 """``budget``: GitHub points and requests per 1,000 fully hydrated PRs, against REST.
 
 A live crawl of the fake server (its own process, GitHub's cost formula) with prseed's
-default settings; the points are summed from the server's record of what it charged.  The
-database is then compared with what the dataset says it must hold, so the figures are for
-PRs with *all* their reviews, commits, files, head-commit check runs, labels, milestone and
-closing issues.
+default settings, the PR stream alone (bench.common.PR_STREAM_ONLY); the points are summed
+from the server's record of what it charged.  The database is then compared with what the
+dataset says it must hold, so the figures are for PRs with *all* their reviews, commits,
+files, head-commit check runs, labels, milestone and closing issues.
 
 The REST figure counts the calls the same data needs from GitHub's REST API, the way the
 seeds fetched it: PR list pages of 100, and per PR its commits, reviews and files (100 a
@@ -31,7 +31,9 @@ TOKEN = "bench-token-budget"
 REST_PER_PAGE = 100
 REST_FILES_CAP = 3000
 BUDGET_PER_HOUR = 5000  # GitHub: REST calls per hour, GraphQL points per hour
-TARGET_POINTS_PER_PR = 0.35
+TARGET_POINTS_PER_PR = 0.35  # every part of PRSEED_COLLECT
+TARGET_PR_ONLY_POINTS_PER_PR = 0.171  # PRSEED_COLLECT empty: what the PR alone cost before the parts
+EVERY_PART = "every part, "  # how the docstring's lines for every part begin
 TARGET_RATIO = 12
 PAGE_SIZES = (10, 25, 50, 100)
 
@@ -65,15 +67,18 @@ def rest_calls(dataset, repository: str, check_runs: bool = True) -> dict[str, i
     return calls
 
 
-def static_costs(page_size: int) -> dict:
-    """The cost of every document prseed sends, by the fake server's implementation of
-    GitHub's formula, without sending anything."""
+def static_costs(page_size: int, collect=None) -> dict:
+    """The cost of every document prseed sends (with ``collect``'s parts, every one by
+    default), by the fake server's implementation of GitHub's formula, without sending
+    anything."""
     from graphql import get_operation_ast
     from graphql.execution.values import get_variable_values
 
     from prseed.graphql.queries import by_id_query, follow_up_query, page_query
-    from prseed.streams.pull_requests import CHECK_RUN_MODES, pull_requests
+    from prseed.streams.pull_requests import ALL_PARTS, CHECK_RUN_MODES, pull_requests
     from tests.fakegithub.server import SCHEMA, analyse, prepare
+
+    collect = ALL_PARTS if collect is None else frozenset(collect)
 
     def cost(query: str, variables: dict) -> int:
         document = prepare(query).document
@@ -84,13 +89,13 @@ def static_costs(page_size: int) -> dict:
     page_variables = {"owner": "o", "name": "n", "after": None}
     costs = {}
     for mode in CHECK_RUN_MODES:
-        stream = pull_requests(mode)
+        stream = pull_requests(mode, collect)
         costs[mode] = {
             "page": cost(page_query(stream), {**page_variables, "pageSize": page_size}),
             "by_id": cost(by_id_query(stream), {"ids": ["x"] * page_size}),
             "follow_up": {
                 name: cost(follow_up_query(connection), {"id": "x", "after": None})
-                for name, connection in pull_requests("all").connections().items()
+                for name, connection in stream.connections().items()
             },
             "page_per_pr": {
                 size: round(cost(page_query(stream), {**page_variables, "pageSize": size}) / size, 3)
@@ -105,11 +110,11 @@ def docstring_costs() -> dict:
     from prseed.graphql import queries
 
     text = queries.__doc__ or ""
-    stated: dict = {}
-    for mode, page_size, pages, points in re.findall(
-        r"``(\w+)``[^\n]*?->\s*(\d+) PRs: ([\d,]+) pages = (\d+) points?", text
+    stated: dict = {"every_part": {}}
+    for every, mode, page_size, pages, points in re.findall(
+        rf"^\* ({EVERY_PART})?``(\w+)``[^\n]*?->\s*(\d+) PRs: ([\d,]+) pages = (\d+) points?", text, re.M
     ):
-        stated[mode] = {
+        (stated["every_part"] if every else stated)[mode] = {
             "page_size": int(page_size),
             "pages": int(pages.replace(",", "")),
             "page": int(points),
@@ -148,10 +153,24 @@ def run(size: int, workdir: Path, results_dir: Path, profile: bool = True) -> di
 
     check_runs = setting("PRSEED_CHECK_RUNS")
     page_size = setting("PRSEED_PAGE_SIZE")
-    heading(f"budget: {size} PRs, live crawl of the fake server (check runs: {check_runs})")
+    heading(f"budget: {size} PRs, live crawls of the fake server (check runs: {check_runs})")
     config = server_config({REPOSITORY: size})
+    dataset = generate_dataset(
+        config["repos"], big_pr=config["big_pr"], huge_files_pr=config["huge_files_pr"]
+    )
+    # the PR alone (PRSEED_COLLECT empty), then with every part (the default)
+    pr_only_database = sqlite_url(workdir / "budget-pr-only.sqlite3")
     database = sqlite_url(workdir / "budget.sqlite3")
     with ServerProcess(config) as server:
+        pr_only = crawl(
+            workdir,
+            "budget-pr-only",
+            {"repo": REPOSITORY},
+            {"GITHUB_GRAPHQL_URL": server.url, "DATABASE_URL": pr_only_database, "PRSEED_COLLECT": ""},
+            tokens=[TOKEN],
+        )
+        pr_only_records = server.records()
+        server.clear()
         result = crawl(
             workdir,
             "budget",
@@ -160,13 +179,17 @@ def run(size: int, workdir: Path, results_dir: Path, profile: bool = True) -> di
             tokens=[TOKEN],
         )
         records = server.records()
+    pr_only.check()
     result.check()
-    dataset = generate_dataset(
-        config["repos"], big_pr=config["big_pr"], huge_files_pr=config["huge_files_pr"]
+    deployments = setting("PRSEED_DEPLOYMENTS")
+    hydrated = database_rows(pr_only_database) == expected_rows(
+        dataset, [REPOSITORY], check_runs=check_runs, collect=frozenset(), deployments=deployments
+    ) and database_rows(database) == expected_rows(
+        dataset, [REPOSITORY], check_runs=check_runs, deployments=deployments
     )
-    hydrated = database_rows(database) == expected_rows(dataset, [REPOSITORY], check_runs=check_runs)
     if not hydrated:
         raise RuntimeError("the crawl's database differs from the dataset: PRs are not fully hydrated")
+    pr_only_points = sum(record["cost"] for record in pr_only_records)
     points = sum(record["cost"] for record in records)
     requests = len(records)
     by_operation: dict[str, dict] = defaultdict(lambda: {"requests": 0, "points": 0})
@@ -182,6 +205,7 @@ def run(size: int, workdir: Path, results_dir: Path, profile: bool = True) -> di
     # the other check-run modes, on a small repository holding the big PRs, to check the costs
     heading(f"query costs: stated, computed, and charged by the server (other modes: {MODES_SIZE} PRs)")
     static = static_costs(page_size)
+    pr_only_static = static_costs(page_size, collect=())
     stated = docstring_costs()
     charged = {check_runs: measured_costs(records)}  # the crawl above; then the other modes
     with ServerProcess(server_config({MODES_REPOSITORY: MODES_SIZE})) as server:
@@ -206,9 +230,11 @@ def run(size: int, workdir: Path, results_dir: Path, profile: bool = True) -> di
     agree = True
     for mode, costs in static.items():
         full_page = charged[mode].get(f"PullRequestPage[{page_size}]")
-        said = (
-            stated.get(mode, {}).get("page") if stated.get(mode, {}).get("page_size") == page_size else None
-        )
+        said = stated["every_part"].get(mode, {})
+        said = said.get("page") if said.get("page_size") == page_size else None
+        pr_only_said = stated.get(mode, {})
+        if pr_only_said.get("page_size") == page_size:
+            agree &= pr_only_said["page"] == pr_only_static[mode]["page"]
         charged_follow_ups = set()
         for name, computed in costs["follow_up"].items():
             seen = charged[mode].get(follow_up_operation(name))
@@ -241,8 +267,20 @@ def run(size: int, workdir: Path, results_dir: Path, profile: bool = True) -> di
             ),
         )
     )
+    agree &= measured_costs(pr_only_records).get(f"PullRequestPage[{page_size}]") == [
+        pr_only_static[check_runs]["page"]
+    ]
+    print(
+        "PR alone (PRSEED_COLLECT empty), page of",
+        page_size,
+        {mode: costs["page"] for mode, costs in pr_only_static.items()},
+        "docstring:",
+        {mode: stated.get(mode, {}).get("page") for mode in pr_only_static},
+    )
     if stated.get("follow_up") is not None:
-        agree &= set(static["head"]["follow_up"].values()) == {stated["follow_up"]}
+        # every follow-up but commits in all mode (the documents are those of all mode)
+        others = {cost for name, cost in static["head"]["follow_up"].items() if name != "commits"}
+        agree &= others == {stated["follow_up"]}
     if stated.get("follow_up_commits_all") is not None:
         agree &= static["all"]["follow_up"]["commits"] == stated["follow_up_commits_all"]
     print(f"costs agree (docstring, computed, charged): {agree}")
@@ -273,7 +311,11 @@ def run(size: int, workdir: Path, results_dir: Path, profile: bool = True) -> di
             ("", "budget used", "requests", "share of an hour's budget"),
         )
     )
-    print(f"points per PR: {points / size:.3f} (target <= {TARGET_POINTS_PER_PR})")
+    print(
+        f"points per PR, the PR alone (PRSEED_COLLECT empty): {pr_only_points / size:.3f} "
+        f"(target <= {TARGET_PR_ONLY_POINTS_PER_PR})"
+    )
+    print(f"points per PR, every part: {points / size:.3f} (target <= {TARGET_POINTS_PER_PR})")
     print(f"REST needs {ratio:.1f}x the budget of GraphQL (target >= {TARGET_RATIO}x)")
     print("REST calls by kind:", rest)
     print("GraphQL by operation:", dict(by_operation))
@@ -283,6 +325,11 @@ def run(size: int, workdir: Path, results_dir: Path, profile: bool = True) -> di
         "check_runs": check_runs,
         "page_size": page_size,
         "fully_hydrated": hydrated,
+        "graphql_pr_only": {
+            "points": pr_only_points,
+            "requests": len(pr_only_records),
+            "points_per_pr": round(pr_only_points / size, 4),
+        },
         "graphql": {
             "points": points,
             "requests": requests,
@@ -309,8 +356,11 @@ def run(size: int, workdir: Path, results_dir: Path, profile: bool = True) -> di
         "crawl": {"wall_seconds": round(result.wall_seconds, 2), "elapsed_seconds": round(result.elapsed, 2)},
         "targets": {
             "points_per_pr": TARGET_POINTS_PER_PR,
+            "pr_only_points_per_pr": TARGET_PR_ONLY_POINTS_PER_PR,
             "rest_ratio": TARGET_RATIO,
-            "met": points / size <= TARGET_POINTS_PER_PR and ratio >= TARGET_RATIO,
+            "met": points / size <= TARGET_POINTS_PER_PR
+            and pr_only_points / size <= TARGET_PR_ONLY_POINTS_PER_PR
+            and ratio >= TARGET_RATIO,
         },
     }
     write_result(results_dir, "budget", size, figures)

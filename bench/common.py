@@ -23,13 +23,17 @@ RESULTS = ROOT / "bench" / "results"
 # Settings given with ``python -m bench NAME -s NAME=VALUE``: every crawl gets them (those a
 # benchmark sets itself, such as DATABASE_URL, win).
 EXTRA_SETTINGS: dict[str, str] = {}
+# The benchmarks measure the PR stream (their baselines and REST figures know only PRs), as
+# the test crawls do (tests/crawling.py); ``-s PRSEED_DEPLOYMENTS=1`` overrides it.
+PR_STREAM_ONLY: dict[str, object] = {"PRSEED_DEPLOYMENTS": False}
 
 
 def setting(name: str):
-    """A prseed setting as the benchmark's crawls see it: ``-s`` first, then prseed/settings.py."""
+    """A prseed setting as the benchmark's crawls see it: ``-s`` first, then PR_STREAM_ONLY,
+    then prseed/settings.py."""
     from prseed import settings
 
-    default = getattr(settings, name)
+    default = PR_STREAM_ONLY.get(name, getattr(settings, name))
     if name not in EXTRA_SETTINGS:
         return default
     return type(default)(EXTRA_SETTINGS[name]) if default is not None else EXTRA_SETTINGS[name]
@@ -95,6 +99,7 @@ def crawl(
     for key, value in arguments.items():
         command += ["-a", f"{key}={value}"]
     merged = {
+        **PR_STREAM_ONLY,
         **EXTRA_SETTINGS,
         "STATS_CLASS": "bench.stats.JsonStats",
         "BENCH_STATS_FILE": str(stats_file),

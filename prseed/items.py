@@ -91,6 +91,8 @@ class PullRequest:
     # False until every page of every nested connection is written; the database's
     # bookkeeping, so not in feeds (a PR's record goes out before its last nested page)
     complete: bool = field(default=True, metadata={"feed": False})
+    # --- prconn: PRSEED_COLLECT's comments part (None when not collected)
+    total_comments_count: int | None = None
     # --- prtext (issue 14): the head commit's statusCheckRollup.state; None when it has none
     # (or the ``statuses`` part of PRSEED_COLLECT is off)
     status_rollup_state: str | None = None
@@ -172,6 +174,103 @@ class CheckRun:
     details_url: str | None
 
 
+# --- prconn: the per-PR parts of PRSEED_COLLECT (see prseed.streams.pull_requests.PARTS)
+
+
+@dataclass
+class TimelineEvent:
+    """One event of a PR's timeline; the columns after ``actor_login`` are those of the
+    event's ``type`` (None for the others)."""
+
+    TABLE: ClassVar[str] = "timeline_events"
+    id: str
+    pull_request_id: str
+    type: str  # GitHub's PullRequestTimelineItemsItemType, e.g. READY_FOR_REVIEW_EVENT
+    created_at: str
+    actor_login: str | None
+    requested_reviewer_kind: str | None = None  # User, Team, Bot or Mannequin; None: deleted
+    requested_reviewer: str | None = None  # a login or a team's slug
+    assignee_login: str | None = None
+    label_name: str | None = None
+    before_oid: str | None = None  # force push: the head before (no longer among the commits)
+    after_oid: str | None = None
+    previous_ref_name: str | None = None  # base ref changed
+    current_ref_name: str | None = None
+    dismissed_review_id: str | None = None
+    commit_oid: str | None = None  # merged: the merge commit
+    source_kind: str | None = None  # cross-referenced from an Issue or a PullRequest
+    source_repository: str | None = None  # owner/name
+    source_number: int | None = None
+    will_close_target: bool | None = None
+
+
+@dataclass
+class ReviewThread:
+    TABLE: ClassVar[str] = "review_threads"
+    id: str
+    pull_request_id: str
+    path: str
+    line: int | None
+    original_line: int | None
+    start_line: int | None
+    diff_side: str
+    is_resolved: bool
+    is_outdated: bool
+    resolved_by_login: str | None
+
+
+@dataclass
+class ReviewComment:
+    TABLE: ClassVar[str] = "review_comments"
+    id: str
+    pull_request_id: str
+    thread_id: str
+    review_id: str | None
+    database_id: int | None
+    author_login: str
+    body: str
+    created_at: str
+    updated_at: str
+    is_outdated: bool
+    reply_to_id: str | None
+    commit_oid: str | None
+    original_commit_oid: str | None
+
+
+@dataclass
+class IssueComment:
+    """A comment on the PR's conversation (not on its code)."""
+
+    TABLE: ClassVar[str] = "issue_comments"
+    id: str
+    pull_request_id: str
+    database_id: int | None
+    author_login: str
+    author_association: str
+    body: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass
+class ReviewRequest:
+    """A review asked for and not given yet."""
+
+    TABLE: ClassVar[str] = "review_requests"
+    pull_request_id: str
+    reviewer_kind: str  # User, Team, Bot, Mannequin, or Ghost when deleted
+    reviewer: str  # a login or a team's slug; ghost when deleted
+    as_code_owner: bool
+
+
+@dataclass
+class PullRequestAssignee:
+    TABLE: ClassVar[str] = "pull_request_assignees"
+    pull_request_id: str
+    login: str
+
+
+# --- end of prconn's items
 # --- prtext (issue 14): legacy commit statuses and issue references
 
 
@@ -361,6 +460,13 @@ ITEM_CLASSES = (
     Commit,
     File,
     CheckRun,
+    # prconn
+    TimelineEvent,
+    ReviewThread,
+    ReviewComment,
+    IssueComment,
+    ReviewRequest,
+    PullRequestAssignee,
     StatusContext,  # prtext
     IssueReference,  # prtext
     Deployment,

@@ -4,6 +4,7 @@ and the database a crawl did produce, read back in the same shape."""
 from __future__ import annotations
 
 from prseed.db.schema import DATA_TABLES
+from prseed.streams.pull_requests import ALL_PARTS
 
 FILES_CAP = 3000
 
@@ -37,13 +38,14 @@ def expected_rows(
     check_runs="head",
     since=None,
     max_prs=None,
+    collect=ALL_PARTS,
     deployments=True,
     environments=None,
     issues=False,
 ) -> dict[str, set]:
-    """The rows of a crawl of ``repositories``; the deployments stream is on unless
-    ``deployments`` is False (of ``environments`` only, when given), the issues stream only
-    with ``issues``."""
+    """The rows of a crawl of ``repositories`` collecting the parts ``collect``
+    (PRSEED_COLLECT); the deployments stream is on unless ``deployments`` is False (of
+    ``environments`` only, when given), the issues stream only with ``issues``."""
     rows: dict[str, dict] = {table.name: {} for table in DATA_TABLES}
 
     def add(table, **values):
@@ -107,9 +109,12 @@ def expected_rows(
                 files_truncated=pr["changedFiles"] > min(len(pr["files"]), FILES_CAP),
                 review_decision=pr["reviewDecision"],
                 complete=True,
-                status_rollup_state=(pr["commits"][-1]["commit"].get("statusCheckRollup") or {}).get("state"),
+                total_comments_count=total_comments_count(pr) if "comments" in collect else None,
+                status_rollup_state=(pr["commits"][-1]["commit"].get("statusCheckRollup") or {}).get("state")
+                if "statuses" in collect
+                else None,
             )
-            add_prtext_rows(add, pr)
+            add_prtext_rows(add, pr, collect)
             for label in pr["labels"]:
                 add(
                     "labels",
@@ -192,6 +197,7 @@ def expected_rows(
                     deletions=changed["deletions"],
                     change_type=changed["changeType"],
                 )
+            conversation_rows(add, pr, collect)
         if deployments:
             add_deployments(add, repository, environments)
         if issues:
@@ -199,12 +205,145 @@ def expected_rows(
     return {table: set(values.values()) for table, values in rows.items()}
 
 
+# --- prconn: PRSEED_COLLECT's parts
+
+
+def total_comments_count(pr) -> int:
+    return len(pr["comments"]) + sum(len(thread["comments"]) for thread in pr["reviewThreads"])
+
+
+def _item_type(typename: str) -> str:
+    return "".join(f"_{c}" if c.isupper() and i else c for i, c in enumerate(typename)).upper()
+
+
+def _reviewer(reviewer):
+    if reviewer is None:
+        return None, None
+    kind = reviewer["__typename"]
+    return kind, reviewer["slug"] if kind == "Team" else reviewer["login"]
+
+
+def _oid(commit):
+    return None if commit is None else commit["oid"]
+
+
+def conversation_rows(add, pr, parts) -> None:
+    """The rows of a PR's timeline, threads, comments, review requests and assignees."""
+    pr_id = pr["id"]
+
+    def member(actor):
+        if actor is None or actor.get("__typename") != "Team":
+            add("members", **_member(actor))
+
+    if "timeline" in parts:
+        for item in pr["timelineItems"]:
+            member(item["actor"])
+            requested = item.get("requestedReviewer")
+            if requested is not None:
+                member(requested)
+            if item.get("assignee") is not None:
+                member(item["assignee"])
+            kind, reviewer = _reviewer(requested)
+            source = item.get("source")
+            add(
+                "timeline_events",
+                id=item["id"],
+                pull_request_id=pr_id,
+                type=_item_type(item["__typename"]),
+                created_at=item["createdAt"],
+                actor_login=_login(item["actor"]),
+                requested_reviewer_kind=kind,
+                requested_reviewer=reviewer,
+                assignee_login=item["assignee"]["login"] if item.get("assignee") else None,
+                label_name=item["label"]["name"] if item.get("label") else None,
+                before_oid=_oid(item.get("beforeCommit")),
+                after_oid=_oid(item.get("afterCommit")),
+                previous_ref_name=item.get("previousRefName"),
+                current_ref_name=item.get("currentRefName"),
+                dismissed_review_id=item["review"]["id"] if item.get("review") else None,
+                commit_oid=_oid(item.get("commit")),
+                source_kind=source["__typename"] if source else None,
+                source_repository=source["repository"]["nameWithOwner"] if source else None,
+                source_number=source["number"] if source else None,
+                will_close_target=item.get("willCloseTarget"),
+            )
+    if "review_threads" in parts:
+        for thread in pr["reviewThreads"]:
+            if thread["resolvedBy"] is not None:
+                member(thread["resolvedBy"])
+            add(
+                "review_threads",
+                id=thread["id"],
+                pull_request_id=pr_id,
+                path=thread["path"],
+                line=thread["line"],
+                original_line=thread["originalLine"],
+                start_line=thread["startLine"],
+                diff_side=thread["diffSide"],
+                is_resolved=thread["isResolved"],
+                is_outdated=thread["isOutdated"],
+                resolved_by_login=thread["resolvedBy"]["login"] if thread["resolvedBy"] else None,
+            )
+            for comment in thread["comments"]:
+                member(comment["author"])
+                add(
+                    "review_comments",
+                    id=comment["id"],
+                    pull_request_id=pr_id,
+                    thread_id=thread["id"],
+                    review_id=comment["pullRequestReview"]["id"] if comment["pullRequestReview"] else None,
+                    database_id=int(comment["fullDatabaseId"]),
+                    author_login=_login(comment["author"]),
+                    body=comment["body"],
+                    created_at=comment["createdAt"],
+                    updated_at=comment["updatedAt"],
+                    is_outdated=comment["outdated"],
+                    reply_to_id=comment["replyTo"]["id"] if comment["replyTo"] else None,
+                    commit_oid=_oid(comment["commit"]),
+                    original_commit_oid=_oid(comment["originalCommit"]),
+                )
+    if "comments" in parts:
+        for comment in pr["comments"]:
+            member(comment["author"])
+            add(
+                "issue_comments",
+                id=comment["id"],
+                pull_request_id=pr_id,
+                database_id=int(comment["fullDatabaseId"]),
+                author_login=_login(comment["author"]),
+                author_association=comment["authorAssociation"],
+                body=comment["body"],
+                created_at=comment["createdAt"],
+                updated_at=comment["updatedAt"],
+            )
+    if "review_requests" in parts:
+        for request in pr["reviewRequests"]:
+            member(request["requestedReviewer"])
+            kind, reviewer = _reviewer(request["requestedReviewer"])
+            add(
+                "review_requests",
+                pull_request_id=pr_id,
+                reviewer_kind=kind or "Ghost",
+                reviewer=reviewer or "ghost",
+                as_code_owner=request["asCodeOwner"],
+            )
+    if "assignees" in parts:
+        for user in pr["assignees"]:
+            member(user)
+            add("pull_request_assignees", pull_request_id=pr_id, login=user["login"])
+
+
+# --- end of prconn's parts
+
+
 # --- prtext (issue 14)
-def add_prtext_rows(add, pr) -> None:
-    """The head commit's legacy statuses, and the issue references the data generator wrote
-    into the title and body (its own record, not a parse) and GitHub's closing issues."""
+def add_prtext_rows(add, pr, parts) -> None:
+    """The head commit's legacy statuses (part ``statuses``), and the issue references the
+    data generator wrote into the title and body (its own record, not a parse) and GitHub's
+    closing issues (part ``issue_references``)."""
     head = pr["commits"][-1]["commit"]
-    for status in (head.get("status") or {}).get("contexts") or []:
+    contexts = (head.get("status") or {}).get("contexts") or []
+    for status in contexts if "statuses" in parts else ():
         if status["creator"] is not None:
             add("members", **_member(status["creator"]))
         add(
@@ -218,6 +357,8 @@ def add_prtext_rows(add, pr) -> None:
             created_at=status["createdAt"],
             creator_login=status["creator"]["login"] if status["creator"] else None,
         )
+    if "issue_references" not in parts:
+        return
     for source, repository, number, kind in pr["referencesWritten"]:
         add(
             "issue_references",

@@ -24,6 +24,7 @@ from prseed.extensions.progress import ProgressExtension
 from prseed.middlewares.retry import BackoffRetryMiddleware
 from prseed.middlewares.rows import RowsMiddleware
 from prseed.spiders.prs import PullRequestsSpider
+from prseed.streams.pull_requests import PARTS, pull_requests
 from tests.conftest import ROOT
 from tests.crawling import TOKEN
 from tests.test_cli import assert_one_line_error
@@ -98,6 +99,7 @@ def test_the_defaults_pass_their_own_check():
         ("JSONRPC_HOST", "", "JSONRPC_HOST=(empty) must be text, not empty"),
         ("JOBDIR", "/dev/null/jobs", "JOBDIR='/dev/null/jobs' must be a directory"),
         ("GITHUB_GRAPHQL_URL", "api.github.com/graphql", "must be a URL starting with https:// or http://"),
+        ("PRSEED_COLLECT", "timeline,nonesuch", "PRSEED_COLLECT='timeline,nonesuch' must be a list"),
     ],
 )
 def test_a_bad_value_names_the_setting_and_what_is_right(name, value, message):
@@ -112,10 +114,23 @@ def test_a_bad_value_names_the_setting_and_what_is_right(name, value, message):
         ("PRSEED_RATELIMIT_WAIT", "false"),
         ("JSONRPC_PORT", "0"),
         ("JOBDIR", ""),
+        ("PRSEED_COLLECT", ""),
+        ("PRSEED_COLLECT", "timeline, comments"),
+        ("PRSEED_COLLECT", ["review_threads"]),
     ],
 )
 def test_good_values_pass(name, value):
     config.check_settings(project_settings(**{name: value}))
+
+
+def test_collect_reads_a_list_or_text_into_the_parts():
+    assert config.value(project_settings(PRSEED_COLLECT="timeline, comments"), "PRSEED_COLLECT") == {
+        "timeline",
+        "comments",
+    }
+    assert config.value(project_settings(PRSEED_COLLECT=""), "PRSEED_COLLECT") == frozenset()
+    everything = config.value(project_settings(), "PRSEED_COLLECT")
+    assert everything == set(PARTS) and PullRequestsSpider.streams(project_settings())[0] == pull_requests()
 
 
 def test_a_crawl_started_from_python_is_checked_too():

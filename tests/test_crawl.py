@@ -186,3 +186,51 @@ async def test_a_page_query_that_timed_out_is_retried_with_half_the_prs(github, 
     assert sizes[:2] == [25, 12]
     assert crawler.stats.get_value("prseed/page_size_reductions") == 1
     assert_database_equals_dataset(database_url, dataset)
+
+
+# --- prconn: PRSEED_COLLECT's parts
+
+
+@pytest_twisted.ensureDeferred
+async def test_conversations_are_followed_to_their_end_deleted_actors_and_teams_included(
+    github, dataset, tmp_path
+):
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    await crawl(github.url, database_url, repo=REPOSITORY)
+    rows = database_rows(database_url)
+    big = big_pull_request(dataset)
+
+    def of_big(table):
+        return [row for row in named(rows, table) if row["pull_request_id"] == big["id"]]
+
+    assert len(of_big("timeline_events")) == len(big["timelineItems"]) > 100
+    assert len(of_big("review_threads")) == len(big["reviewThreads"]) > 100
+    assert len(of_big("issue_comments")) == len(big["comments"]) > 100
+    by_thread = {}
+    for comment in of_big("review_comments"):
+        by_thread[comment["thread_id"]] = by_thread.get(comment["thread_id"], 0) + 1
+    assert max(by_thread.values()) > 100
+    events = named(rows, "timeline_events")
+    assert any(event["actor_login"] == "ghost" for event in events)
+    assert any(
+        event["type"] == "REVIEW_REQUESTED_EVENT" and event["requested_reviewer"] is None for event in events
+    )
+    assert "Team" in {event["requested_reviewer_kind"] for event in events}
+    requests = named(rows, "review_requests")
+    assert {"User", "Team", "Ghost"} <= {request["reviewer_kind"] for request in requests}
+    logins = {member["login"] for member in named(rows, "members")}
+    assert {event["actor_login"] for event in events} <= logins
+    assert {request["reviewer"] for request in requests if request["reviewer_kind"] != "Team"} <= logins
+    assert not {request["reviewer"] for request in requests if request["reviewer_kind"] == "Team"} & logins
+
+
+@pytest_twisted.ensureDeferred
+async def test_collect_chooses_the_parts_and_keeps_the_rows_of_the_others(github, dataset, tmp_path):
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    chosen = frozenset({"timeline", "assignees"})
+    await crawl(github.url, database_url, settings={"PRSEED_COLLECT": "timeline,assignees"}, repo=REPOSITORY)
+    assert_database_equals_dataset(database_url, dataset, collect=chosen)
+    assert not github.requests_for("PullRequestReviewThreadThreadComments")
+
+    await crawl(github.url, database_url, settings={"PRSEED_COLLECT": ""}, repo=REPOSITORY, full="1")
+    assert_database_equals_dataset(database_url, dataset, collect=chosen)  # nothing deleted

@@ -257,6 +257,61 @@ def test_big_pr_connections_page_to_every_node_exactly_once(server, dataset):
     assert [r["id"] for r in runs] == [r["id"] for r in widest["checkRuns"]] and len(runs) == 130
 
 
+# --- prconn: PRSEED_COLLECT's parts
+
+
+def test_big_pr_conversation_pages_to_every_node_exactly_once(server, dataset):
+    big = dataset.pull_request(*dataset.special["big"])
+    for name, key in [
+        ("timelineItems", "timelineItems"),
+        ("reviewThreads", "reviewThreads"),
+        ("comments", "comments"),
+    ]:
+        served = follow(server, f"{name}[head]", big["id"], name)
+        assert [node["id"] for node in served] == [node["id"] for node in big[key]] and len(served) > 100
+    longest = max(big["reviewThreads"], key=lambda thread: len(thread["comments"]))
+    comments = follow(server, "threadComments[head]", longest["id"], "threadComments")
+    assert [c["id"] for c in comments] == [c["id"] for c in longest["comments"]] and len(comments) > 100
+
+
+def test_timeline_serves_only_the_item_types_asked_for(server, dataset):
+    pr = dataset.pull_request(*dataset.special["big"])
+    query = """query($id: ID!) { node(id: $id) { ... on PullRequest {
+      timelineItems(first: 100, itemTypes: [MERGED_EVENT]) { totalCount nodes { __typename } } } } }"""
+    reply = post(server, {"query": query, "variables": {"id": pr["id"]}})
+    served = reply.json["data"]["node"]["timelineItems"]
+    merged = [item for item in pr["timelineItems"] if item["__typename"] == "MergedEvent"]
+    assert served["totalCount"] == len(merged) > 0 and {n["__typename"] for n in served["nodes"]} == {
+        "MergedEvent"
+    }
+
+
+def test_dataset_has_the_conversation_edge_cases(dataset):
+    pulls = dataset.repositories[REPO]["pullRequests"]
+    ghost = dataset.pull_request(*dataset.special["ghost"])
+    assert any(item["actor"] is None for item in ghost["timelineItems"])
+    assert any(request["requestedReviewer"] is None for request in ghost["reviewRequests"])
+    assert any(
+        "requestedReviewer" in item and item["requestedReviewer"] is None for item in ghost["timelineItems"]
+    )
+    assert any(comment["author"] is None for comment in ghost["comments"])
+    reviewers = [request["requestedReviewer"] for pr in pulls for request in pr["reviewRequests"]]
+    assert {"User", "Team"} <= {reviewer["__typename"] for reviewer in reviewers if reviewer}
+    events = [item for pr in pulls for item in pr["timelineItems"]]
+    assert any(
+        item.get("requestedReviewer", {}) and item["requestedReviewer"]["__typename"] == "Team"
+        for item in events
+    )
+    assert sum(len(pr["reviewThreads"]) == 0 for pr in pulls) > 0 and all(pr["timelineItems"] for pr in pulls)
+
+
+def test_total_comments_count_counts_conversation_and_review_comments(server, dataset):
+    pr = dataset.pull_request(REPO, 8)
+    served = next(node for node in crawl_pull_requests(server) if node["number"] == 8)
+    threads = sum(len(thread["comments"]) for thread in pr["reviewThreads"])
+    assert served["totalCommentsCount"] == len(pr["comments"]) + threads
+
+
 def test_files_stop_at_githubs_cap(server, dataset):
     huge = dataset.pull_request(*dataset.special["huge_files"])
     page = run(server, "files[head]", id=huge["id"]).json["data"]["node"]["files"]
@@ -325,14 +380,20 @@ def test_invalid_documents_get_githubs_validation_errors(server):
 @pytest.mark.parametrize(
     ("name", "cost"),
     [
-        ("pull_request_page[head,no parts]", 3),
-        ("pull_request_page[all,no parts]", 61),
-        ("pull_request_page[none,no parts]", 1),
-        # prtext: the statuses part rides on the head commit's selection (free in head
-        # mode); all and none modes need that selection: 25 more pages
-        ("pull_request_page[head]", 3),
-        ("pull_request_page[all]", 62),
-        ("pull_request_page[none]", 2),
+        # PRSEED_COLLECT empty: the PR alone
+        ("pull_request_page[head,collect=]", 3),
+        ("pull_request_page[all,collect=]", 61),
+        ("pull_request_page[none,collect=]", 1),
+        # the statuses part rides on the head commit's selection (free in head mode); all and
+        # none modes need that selection: 25 more pages
+        ("pull_request_page[head,collect=statuses]", 3),
+        ("pull_request_page[all,collect=statuses]", 62),
+        ("pull_request_page[none,collect=statuses]", 2),
+        # every part: prconn's 4 flat connections and 8 threads with their comments, and the
+        # head commit's selection in all and none modes
+        ("pull_request_page[head]", 6),
+        ("pull_request_page[all]", 65),
+        ("pull_request_page[none]", 5),
     ],
 )
 def test_page_query_costs_like_github(server, name, cost):

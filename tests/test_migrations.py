@@ -16,7 +16,7 @@ from prseed.db.schema import POSTGRESQL, SCHEMA_VERSION, SQLITE, TABLES, create_
 from prseed.exceptions import ConfigError
 from prseed.items import PULL_REQUESTS_STREAM
 from tests.crawling import TOKEN, crawl
-from tests.expected import database_rows, expected_rows
+from tests.expected import database_rows, expected_rows, named
 from tests.fakegithub import FakeGitHub, generate_dataset
 
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -362,3 +362,40 @@ async def test_a_release_3_database_gains_statuses_and_issue_references(dataset,
 
 
 # --- end prtext
+
+
+# --- prconn: PRSEED_COLLECT's conversation tables
+CONVERSATION_TABLES = (
+    "timeline_events",
+    "review_threads",
+    "review_comments",
+    "issue_comments",
+    "review_requests",
+    "pull_request_assignees",
+)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_release_3_database_gains_the_conversation_tables_and_fills_them(dataset, database_url):
+    """Release 3 had none of the tables nor pull_requests.total_comments_count: the upgrade
+    adds them in place, and the next crawl fills them like the served data."""
+    make_release_database(database_url, 3)
+    assert not set(CONVERSATION_TABLES) & set(columns_of_release(3))
+    assert "total_comments_count" not in columns_of_release(3)["pull_requests"]
+    open_database(database_url).close()
+    name_at = 1 if database_url.startswith("sqlite") else 0  # PRAGMA table_info or information_schema
+    upgraded = {
+        table: {column[name_at] for column in columns}
+        for table, (columns, _, _) in schema_of(database_url).items()
+    }
+    assert all(upgraded[table] for table in CONVERSATION_TABLES)
+    assert "total_comments_count" in upgraded["pull_requests"]
+    with FakeGitHub(dataset, tokens={TOKEN: "alice"}) as github:
+        await crawl(github.url, database_url, repo=REPOSITORY)
+    rows = database_rows(database_url)
+    assert rows == expected_rows(dataset, [REPOSITORY])
+    assert all(rows[table] for table in CONVERSATION_TABLES)
+    assert None not in {row["total_comments_count"] for row in named(rows, "pull_requests")}
+
+
+# --- end of prconn's tests

@@ -71,6 +71,7 @@ async def test_a_second_crawl_fetches_only_what_changed(dataset, sqlite_url):
     followed = {record.variables["id"] for record in second if "id" in record.variables}
     big_pr = dataset.pull_request(REPOSITORY, big)
     nested_ids = {big_pr["id"]} | {node["commit"]["id"] for node in big_pr["commits"]}
+    nested_ids |= {thread["id"] for thread in big_pr["reviewThreads"]}  # a thread of 130 comments
     assert followed <= set(added) | set(touched) | nested_ids
     assert sync_state(sqlite_url).newest_seen == "2030-02-01T00:00:00Z"
 

@@ -66,17 +66,56 @@ TABLES = Tables(
         key=("pull_request_id", "issue_repository", "issue_number"),
         replaced_with=PULL_REQUEST,
     ),
-    # --- prtext (issue 14)
+    # --- prconn: the per-PR parts of PRSEED_COLLECT, kept when a crawl does not collect them
+    Table(
+        items.TimelineEvent,
+        key=("id",),
+        timestamps=("created_at",),
+        replaced_with=PULL_REQUEST,
+        part="timeline",
+    ),
+    Table(items.ReviewThread, key=("id",), replaced_with=PULL_REQUEST, part="review_threads"),
+    Table(
+        items.ReviewComment,
+        key=("id",),
+        timestamps=("created_at", "updated_at"),
+        replaced_with=PULL_REQUEST,
+        part="review_threads",
+    ),
+    Table(
+        items.IssueComment,
+        key=("id",),
+        timestamps=("created_at", "updated_at"),
+        replaced_with=PULL_REQUEST,
+        part="comments",
+    ),
+    Table(
+        items.ReviewRequest,
+        key=("pull_request_id", "reviewer_kind", "reviewer"),
+        replaced_with=PULL_REQUEST,
+        part="review_requests",
+    ),
+    Table(
+        items.PullRequestAssignee,
+        key=("pull_request_id", "login"),
+        replaced_with=PULL_REQUEST,
+        title="assignees",
+        part="assignees",
+    ),
+    # --- end of prconn's tables
+    # --- prtext: the statuses and issue_references parts of PRSEED_COLLECT
     Table(
         items.StatusContext,
         key=("pull_request_id", "commit_oid", "context"),
         timestamps=("created_at",),
         replaced_with=PULL_REQUEST,
+        part="statuses",
     ),
     Table(
         items.IssueReference,
         key=("pull_request_id", "issue_repository", "issue_number", "kind", "source"),
         replaced_with=PULL_REQUEST,
+        part="issue_references",
     ),
     # --- end prtext
     # --- repository-level streams: deployments and issues --------------------------------

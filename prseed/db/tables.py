@@ -67,6 +67,9 @@ class Table:
     # (setting, value): a crawl with that setting does not fetch this child collection, so
     # its rows are kept when their parent is written again
     skipped_by: tuple[str, str] | None = None
+    # the PRSEED_COLLECT part that fetches this child collection: a crawl that does not
+    # collect it keeps its rows when their parent is written again
+    part: str | None = None
     title: str | None = None  # what reports call its rows; the table's name with spaces by default
     summarized: bool = False  # counted in the table a crawl logs at its end
 
@@ -93,6 +96,13 @@ class Table:
     @property
     def name(self) -> str:
         return self.item.TABLE
+
+    def skipped(self, settings, collected: frozenset[str]) -> bool:
+        """Does a crawl with these ``settings``, collecting these parts, leave this child
+        collection alone?"""
+        if self.skipped_by is not None and settings.get(self.skipped_by[0]) == self.skipped_by[1]:
+            return True
+        return self.part is not None and self.part not in collected
 
     @property
     def heading(self) -> str:

@@ -49,7 +49,7 @@ class Connection:
     """A paginated connection followed to its end: its first page comes inside its parent's
     answer, the next ones by the parent's node id (a follow-up query)."""
 
-    name: str  # the field on the parent type
+    name: str  # the field on the parent type (or its alias, when ``field`` is given)
     parent_type: str  # the GraphQL type whose node id a follow-up query starts from
     node: Fragment  # selects one node
     first_page: int  # nodes asked for inside the parent's answer
@@ -57,6 +57,15 @@ class Connection:
     records: Records
     total_count: bool = False
     nested: tuple[Nested, ...] = ()  # connections of each node, followed too
+    arguments: str = ""  # further arguments of the field, e.g. ``itemTypes: [MERGED_EVENT]``
+    # The GraphQL field when ``name`` is an alias: names are unique in a stream, fields need
+    # not be (a PR's ``comments`` and a review thread's).
+    field: str | None = None
+
+    @property
+    def selected(self) -> str:
+        """How a document selects the connection: ``name`` or ``name: field``."""
+        return self.name if self.field is None else f"{self.name}: {self.field}"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ multiply, so the per-PR connections (reviews, commits, files, ...) can ask for
 generous first pages at no extra cost; check suites and their check runs are
 the expensive part and are kept small.
 
-Cost of one pull-request page of ``page_size`` PRs (``PRSEED_CHECK_RUNS``):
+Cost of one pull-request page of ``page_size`` PRs (``PRSEED_CHECK_RUNS``), the PR
+alone (``PRSEED_COLLECT`` empty):
 
 * ``head`` (default): 1 + page_size * (6 + 1 + 5) -> 25 PRs: 301 pages = 3 points
 * ``none``:          1 + page_size * 5             -> 25 PRs: 126 pages = 1 point
@@ -19,6 +20,22 @@ Cost of one pull-request page of ``page_size`` PRs (``PRSEED_CHECK_RUNS``):
 
 A follow-up page (by node id) costs 1 point, or 1 + 100 * 6 = 6 points for
 commits in ``all`` mode.
+
+With every part of ``PRSEED_COLLECT`` (the default), each PR adds 4 flat connections
+(timeline, comments, review requests, assignees) and its review threads: 1 page for
+the first 8 threads and 8 for their comments, 13 in all.  8 threads cost what 5 would
+(the total rounds the same), 9 would cost a point more.  The statuses part reads the
+head commit's ``statusCheckRollup`` and ``status.contexts`` (an object and a plain list,
+no pages): in ``head`` mode they ride on the head commit's selection, in ``none`` and
+``all`` modes that selection (``commits(last: 1)``) is 1 page more per PR.  Issue
+references cost nothing: parsed from the title and body, read from closingIssuesReferences:
+
+* every part, ``head``: 1 + page_size * (12 + 13) -> 25 PRs: 626 pages = 6 points
+* every part, ``none``: 1 + page_size * (5 + 13 + 1) -> 25 PRs: 476 pages = 5 points
+* every part, ``all``:  1 + page_size * (245 + 13 + 1) -> 25 PRs: 6476 pages = 65 points
+
+Their follow-ups cost 1 point each too: a page of 100 threads brings the first 100
+comments of each (1 + 100 pages), a thread's next comments come by the thread's id.
 """
 
 from __future__ import annotations
@@ -47,8 +64,12 @@ class Rendered:
 
 def _selection(connection: Connection, first: int, after: bool) -> str:
     arguments = f"first: {first}" + (", after: $after" if after else "")
+    if connection.arguments:
+        arguments += f", {connection.arguments}"
     total = " totalCount" if connection.total_count else ""
-    return f"{connection.name}({arguments}) {{{total} {PAGE_INFO} nodes {{ ...{connection.node.name} }} }}"
+    return (
+        f"{connection.selected}({arguments}) {{{total} {PAGE_INFO} nodes {{ ...{connection.node.name} }} }}"
+    )
 
 
 def _rendered(fragment: Fragment, nested: tuple[Nested, ...] = ()) -> Rendered:

@@ -8,6 +8,8 @@ stream declarations say which function reads which node.
 
 from __future__ import annotations
 
+import re
+
 from prseed import items
 from prseed.references import CLOSING, references
 
@@ -87,6 +89,7 @@ def pull_request(node: dict, repository_id: str) -> list:
             changed_files=node["changedFiles"],
             files_truncated=node["changedFiles"] > listed_files,
             review_decision=node.get("reviewDecision"),
+            total_comments_count=node.get("totalCommentsCount"),  # prconn: the comments part
             status_rollup_state=(head_commit(node).get("statusCheckRollup") or {}).get("state"),
         )
     )
@@ -272,3 +275,154 @@ def check_run(node: dict, context: dict) -> list:
             details_url=node.get("detailsUrl"),
         )
     ]
+
+
+# --- prconn: the per-PR parts of PRSEED_COLLECT (see prseed.streams.pull_requests.PARTS) ---
+
+
+def actors(*found: dict | None) -> list[items.Member]:
+    """The members rows of the accounts a node names (a deleted one is ghost)."""
+    return [member(actor) for actor in found]
+
+
+def reviewer(requested: dict | None) -> tuple[str, str] | tuple[None, None]:
+    """A requested reviewer's kind and login (a team's slug); (None, None) when deleted."""
+    if requested is None:
+        return None, None
+    kind = requested["__typename"]
+    return kind, requested["slug"] if kind == "Team" else requested["login"]
+
+
+def reviewer_members(requested: dict | None) -> list[items.Member]:
+    """A requested reviewer is a member, unless it is a team."""
+    if requested is None or requested["__typename"] == "Team":
+        return []
+    return [member(requested)]
+
+
+def oid(commit: dict | None) -> str | None:
+    return None if commit is None else commit["oid"]
+
+
+def timeline_event(node: dict, context: dict) -> list:
+    """One timeline item; the columns its type does not carry stay None."""
+    output = actors(node.get("actor"))
+    requested = node.get("requestedReviewer")
+    kind, requested_login = reviewer(requested)
+    output += reviewer_members(requested)
+    assignee = node.get("assignee")
+    if assignee is not None:
+        output.append(member(assignee))
+    source = node.get("source")
+    output.append(
+        items.TimelineEvent(
+            id=node["id"],
+            pull_request_id=context["pull_request_id"],
+            type=item_type(node["__typename"]),
+            created_at=node["createdAt"],
+            actor_login=login(node.get("actor")),
+            requested_reviewer_kind=kind,
+            requested_reviewer=requested_login,
+            assignee_login=assignee["login"] if assignee else None,
+            label_name=(node.get("label") or {}).get("name"),
+            before_oid=oid(node.get("beforeCommit")),
+            after_oid=oid(node.get("afterCommit")),
+            previous_ref_name=node.get("previousRefName"),
+            current_ref_name=node.get("currentRefName"),
+            dismissed_review_id=(node.get("review") or {}).get("id"),
+            commit_oid=oid(node.get("commit")),
+            source_kind=source["__typename"] if source else None,
+            source_repository=source["repository"]["nameWithOwner"] if source else None,
+            source_number=source["number"] if source else None,
+            will_close_target=node.get("willCloseTarget"),
+        )
+    )
+    return output
+
+
+def item_type(typename: str) -> str:
+    """GitHub's PullRequestTimelineItemsItemType of a timeline item's ``__typename``:
+    ``ReadyForReviewEvent`` -> ``READY_FOR_REVIEW_EVENT``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", typename).upper()
+
+
+def review_thread(node: dict, context: dict) -> list:
+    resolver = node.get("resolvedBy")
+    output = [member(resolver)] if resolver is not None else []
+    output.append(
+        items.ReviewThread(
+            id=node["id"],
+            pull_request_id=context["pull_request_id"],
+            path=node["path"],
+            line=node.get("line"),
+            original_line=node.get("originalLine"),
+            start_line=node.get("startLine"),
+            diff_side=node["diffSide"],
+            is_resolved=node["isResolved"],
+            is_outdated=node["isOutdated"],
+            resolved_by_login=resolver["login"] if resolver else None,
+        )
+    )
+    return output
+
+
+def review_comment(node: dict, context: dict) -> list:
+    return [
+        member(node.get("author")),
+        items.ReviewComment(
+            id=node["id"],
+            pull_request_id=context["pull_request_id"],
+            thread_id=context["thread_id"],
+            review_id=(node.get("pullRequestReview") or {}).get("id"),
+            database_id=big_int(node.get("fullDatabaseId")),
+            author_login=login(node.get("author")),
+            body=node["body"],
+            created_at=node["createdAt"],
+            updated_at=node["updatedAt"],
+            is_outdated=node["outdated"],
+            reply_to_id=(node.get("replyTo") or {}).get("id"),
+            commit_oid=oid(node.get("commit")),
+            original_commit_oid=oid(node.get("originalCommit")),
+        ),
+    ]
+
+
+def issue_comment(node: dict, context: dict) -> list:
+    return [
+        member(node.get("author")),
+        items.IssueComment(
+            id=node["id"],
+            pull_request_id=context["pull_request_id"],
+            database_id=big_int(node.get("fullDatabaseId")),
+            author_login=login(node.get("author")),
+            author_association=node["authorAssociation"],
+            body=node["body"],
+            created_at=node["createdAt"],
+            updated_at=node["updatedAt"],
+        ),
+    ]
+
+
+def review_request(node: dict, context: dict) -> list:
+    requested = node.get("requestedReviewer")
+    kind, requested_login = reviewer(requested)
+    output = reviewer_members(requested) if requested is not None else [member(None)]
+    output.append(
+        items.ReviewRequest(
+            pull_request_id=context["pull_request_id"],
+            reviewer_kind=kind or "Ghost",
+            reviewer=requested_login or GHOST,
+            as_code_owner=node["asCodeOwner"],
+        )
+    )
+    return output
+
+
+def assignee(node: dict, context: dict) -> list:
+    return [
+        member(node),
+        items.PullRequestAssignee(pull_request_id=context["pull_request_id"], login=node["login"]),
+    ]
+
+
+# --- end of prconn's records

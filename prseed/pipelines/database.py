@@ -65,10 +65,9 @@ class DatabasePipeline:
         self.batch_size = settings.getint("PRSEED_DB_BATCH_SIZE")
         self.flush_seconds = settings.getfloat("PRSEED_DB_FLUSH_SECONDS")
         self.retry_seconds = config.value(settings, "PRSEED_DB_RETRY_SECONDS")
+        collected = config.value(settings, "PRSEED_COLLECT")
         self.replaced_tables = tuple(
-            table
-            for table in TABLES.replaced
-            if table.skipped_by is None or settings.get(table.skipped_by[0]) != table.skipped_by[1]
+            table for table in TABLES.replaced if not table.skipped(settings, collected)
         )
         self.written_types = TABLES.written
         self.sync_type = TABLES.sync_state.item

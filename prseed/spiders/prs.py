@@ -38,7 +38,9 @@ def repository_streams(settings, plan: CrawlPlan | None = None) -> tuple:
     """The declared streams of :func:`stream_names`, in crawl order."""
     environments = plan.environments if plan is not None else ()
     declared = {
-        items.PULL_REQUESTS_STREAM: lambda: pull_requests(config.value(settings, "PRSEED_CHECK_RUNS")),
+        items.PULL_REQUESTS_STREAM: lambda: pull_requests(
+            config.value(settings, "PRSEED_CHECK_RUNS"), config.value(settings, "PRSEED_COLLECT")
+        ),
         items.DEPLOYMENTS_STREAM: lambda: deployments(
             environments, config.value(settings, "PRSEED_DEPLOYMENT_WINDOW_DAYS")
         ),

@@ -32,7 +32,19 @@ from typing import Any, NamedTuple
 FILES_CAP = 3000
 """GitHub serves at most this many files of a pull request (``files.totalCount`` too)."""
 
-CHILD_KEYS = ("labels", "closingIssuesReferences", "reviews", "commits", "files")
+CHILD_KEYS = (
+    "labels",
+    "closingIssuesReferences",
+    "reviews",
+    "commits",
+    "files",
+    # prconn: PRSEED_COLLECT's parts
+    "timelineItems",
+    "reviewThreads",
+    "comments",
+    "reviewRequests",
+    "assignees",
+)
 """The keys of a pull request that hold lists and are generated on access."""
 
 SPECIAL_PULL_REQUESTS = {
@@ -49,7 +61,14 @@ START = 1_577_836_800  # 2020-01-01T00:00:00Z
 END = 1_748_736_000  # 2025-06-01T00:00:00Z
 DAY = 86_400
 
-NODE_TYPES = {"PR": "PullRequest", "C": "Commit", "CS": "CheckSuite", "DE": "Deployment", "IS": "Issue"}
+NODE_TYPES = {
+    "PR": "PullRequest",
+    "C": "Commit",
+    "CS": "CheckSuite",
+    "PRRT": "PullRequestReviewThread",
+    "DE": "Deployment",
+    "IS": "Issue",
+}
 """Node id prefixes ``node(id:)`` resolves, and the GraphQL type of each."""
 
 FIRST_NAMES = tuple(
@@ -254,7 +273,7 @@ class Dataset:
         return pulls[number - 1]
 
     def node(self, global_id: str) -> dict | None:
-        """The PullRequest, Commit, CheckSuite, Deployment or Issue with this id, or None."""
+        """The PR, commit, check suite, review thread, deployment or issue with this id, or None."""
         decoded = decode_node_id(global_id)
         if decoded is None or decoded[0] not in NODE_TYPES or len(decoded[1]) < 2:
             return None
@@ -266,13 +285,15 @@ class Dataset:
             if prefix in REPOSITORY_LISTS:
                 found = self.repositories[repo][REPOSITORY_LISTS[prefix]][number - 1]
             else:
-                found = self._descend(repo, number, path)
+                found = self._descend(repo, number, path, prefix)
         except (KeyError, IndexError):
             return None
         return found if found["id"] == global_id else None
 
-    def _descend(self, repo: str, number: int, path: list[int]) -> dict:
+    def _descend(self, repo: str, number: int, path: list[int], prefix: str = "C") -> dict:
         found: dict = self.pull_request(repo, number)
+        if prefix == "PRRT":
+            return found["reviewThreads"][path[0]]
         if path:
             found = found["commits"][path[0]]["commit"]
         if len(path) > 1:
@@ -638,13 +659,15 @@ def generate_children(context: RepositoryContext, number: int, plan: Plan) -> di
     rng = random.Random(plan.seed)
     commits = [{"commit": make_commit(rng, context, plan, number, i)} for i in range(plan.commits)]
     head_status(random.Random(f"status-{plan.seed}"), context, commits[-1]["commit"])  # prtext
-    return {
+    children = {
         "labels": pick_labels(rng, context, plan.kind),
         "closingIssuesReferences": closing_issues(rng, context, plan, number),
         "reviews": make_reviews(rng, context, plan, number, commits),
         "commits": commits,
         "files": [make_file(rng, i) for i in range(plan.files)],
     }
+    children.update(conversation(context, number, plan, children))
+    return children
 
 
 def pick_labels(rng: random.Random, context: RepositoryContext, kind: str | None) -> list[dict]:
@@ -861,6 +884,215 @@ def pushed_commit(pull_request: PullRequest, when: str) -> dict:
     }
 
 
+# --- prconn: timelines, review threads and their comments, conversation comments, review
+# requests and assignees; drawn from a random stream of their own, so the children above
+# are what they were before these existed.
+
+TEAMS = ("backend", "frontend", "platform", "security")
+BUSY_SHARE = 0.003
+"""The share of PRs with over 100 timeline items, review threads and comments each."""
+TIMELINE_TYPES = (
+    "ReadyForReviewEvent",
+    "ConvertToDraftEvent",
+    "ReviewRequestedEvent",
+    "ReviewRequestRemovedEvent",
+    "HeadRefForcePushedEvent",
+    "BaseRefChangedEvent",
+    "ReviewDismissedEvent",
+    "MergedEvent",
+    "ClosedEvent",
+    "ReopenedEvent",
+    "AssignedEvent",
+    "UnassignedEvent",
+    "LabeledEvent",
+    "UnlabeledEvent",
+    "AddedToMergeQueueEvent",
+    "RemovedFromMergeQueueEvent",
+    "AutoMergeEnabledEvent",
+    "AutoMergeDisabledEvent",
+    "CrossReferencedEvent",
+)
+COMMENTS = ("LGTM", "Could you add a test?", "Why not reuse the helper?", "nit: typo", "Done ✅", "")
+
+
+class Sizes(NamedTuple):
+    events: int
+    threads: int
+    comments: int  # conversation comments
+    requests: int
+    assignees: int
+
+
+def conversation_sizes(rng: random.Random, kind: str | None) -> Sizes:
+    """Most PRs: a few events, 0-5 threads; the big PR and a few busy ones: over 100."""
+    if kind == "big":
+        return Sizes(130, 120, 110, 3, 2)
+    if rng.random() < BUSY_SHARE:
+        return Sizes(rng.randint(101, 130), rng.randint(101, 110), rng.randint(101, 120), 2, 1)
+    return Sizes(
+        rng.choice((1, 2, 2, 3, 3, 4, 5, 6, 8)),
+        rng.choice((0, 0, 0, 1, 1, 2, 3, 4, 5)),
+        rng.choice((0, 0, 1, 1, 2, 3, 5)),
+        rng.choice((0, 0, 1, 1, 2)),
+        rng.choice((0, 0, 1, 1, 2)),
+    )
+
+
+def team(context: RepositoryContext, slug: str) -> dict:
+    return {
+        "__typename": "Team",
+        "id": node_id("T", context.index, TEAMS.index(slug)),
+        "name": slug.capitalize(),
+        "slug": slug,
+    }
+
+
+def some_reviewer(rng: random.Random, context: RepositoryContext) -> dict:
+    """A requested reviewer: a team one time in four, else a user."""
+    if rng.random() < 0.25:
+        return team(context, rng.choice(TEAMS))
+    return rng.choice(context.users)
+
+
+def conversation(context: RepositoryContext, number: int, plan: Plan, children: dict) -> dict[str, list]:
+    rng = random.Random(f"{plan.seed}/conversation")
+    sizes = conversation_sizes(rng, plan.kind)
+    ghost = plan.kind == "ghost"
+    if ghost:  # a deleted actor, and a review requested of a deleted account
+        sizes = sizes._replace(events=max(sizes.events, 2), comments=max(sizes.comments, 1))
+    where = (context.index, number)
+    users = context.users
+
+    def moment() -> str:
+        return iso(rng.randint(plan.created, plan.finished))
+
+    def actor(i: int) -> dict | None:
+        return None if ghost and i == 0 else rng.choice(users)
+
+    reviews = [review["id"] for review in children["reviews"]]
+    oids = [node["commit"]["oid"] for node in children["commits"]]
+    events = [timeline_item(rng, context, plan, number, i, actor(i), reviews) for i in range(sizes.events)]
+    threads = []
+    for t in range(sizes.threads):
+        count = 130 if plan.kind == "big" and t == 0 else min(rng.randint(1, 4), rng.randint(1, 8))
+        if plan.kind != "big" and rng.random() < 0.03:
+            count = rng.randint(6, 12)
+        comments = []
+        for c in range(count):
+            created = moment()
+            comments.append(
+                {
+                    "id": node_id("PRRC", *where, t, c),
+                    "fullDatabaseId": str(4_000_000_000 + plan.ordinal * 100_000 + t * 200 + c),
+                    "author": actor(c),
+                    "body": rng.choice(COMMENTS),
+                    "createdAt": created,
+                    "updatedAt": created if rng.random() < 0.8 else moment(),
+                    "outdated": rng.random() < 0.2,
+                    "replyTo": {"id": comments[0]["id"]} if c else None,
+                    "pullRequestReview": {"id": rng.choice(reviews)}
+                    if reviews and rng.random() < 0.9
+                    else None,
+                    "commit": {"oid": oids[-1]},
+                    "originalCommit": {"oid": rng.choice(oids)},
+                }
+            )
+        resolved = rng.random() < 0.5
+        line = rng.randint(1, 400)
+        threads.append(
+            {
+                "id": node_id("PRRT", *where, t),
+                "path": f"{rng.choice(DIRECTORIES)}/file_{t % 20}{rng.choice(EXTENSIONS)}",
+                "line": line if rng.random() < 0.8 else None,
+                "originalLine": line,
+                "startLine": line - rng.randint(1, 5) if rng.random() < 0.2 else None,
+                "diffSide": rng.choice(("RIGHT", "RIGHT", "LEFT")),
+                "isResolved": resolved,
+                "isOutdated": rng.random() < 0.2,
+                "resolvedBy": actor(t) if resolved else None,
+                "comments": comments,
+            }
+        )
+    comments = []
+    for i in range(sizes.comments):
+        created = moment()
+        author = actor(i)
+        comments.append(
+            {
+                "id": node_id("IC", *where, i),
+                "fullDatabaseId": str(5_000_000_000 + plan.ordinal * 1000 + i),
+                "author": author,
+                "authorAssociation": "NONE" if author is None else rng.choice(("MEMBER", "CONTRIBUTOR")),
+                "body": rng.choice(COMMENTS),
+                "createdAt": created,
+                "updatedAt": created,
+            }
+        )
+    reviewers = rng.sample(users, sizes.requests)
+    if sizes.requests and rng.random() < 0.3:
+        reviewers[0] = team(context, rng.choice(TEAMS))
+    if ghost:
+        reviewers = [None, *reviewers]
+    requests = [
+        {"id": node_id("RR", *where, i), "asCodeOwner": rng.random() < 0.2, "requestedReviewer": reviewer}
+        for i, reviewer in enumerate(reviewers)
+    ]
+    return {
+        "timelineItems": events,
+        "reviewThreads": threads,
+        "comments": comments,
+        "reviewRequests": requests,
+        "assignees": rng.sample(users, sizes.assignees),
+    }
+
+
+def timeline_item(
+    rng: random.Random,
+    context: RepositoryContext,
+    plan: Plan,
+    number: int,
+    index: int,
+    actor: dict | None,
+    reviews: list[str],
+) -> dict:
+    """One timeline item of a random type, with the fields that type carries."""
+    typename = rng.choice(TIMELINE_TYPES)
+    deleted = plan.kind == "ghost" and index == 1  # a review requested of a deleted account
+    if deleted:
+        typename = "ReviewRequestedEvent"
+    item: dict[str, Any] = {
+        "__typename": typename,
+        "id": node_id("TLE", context.index, number, index),
+        "createdAt": iso(rng.randint(plan.created, plan.finished)),
+        "actor": actor,
+    }
+    if typename in ("ReviewRequestedEvent", "ReviewRequestRemovedEvent"):
+        item["requestedReviewer"] = None if deleted else some_reviewer(rng, context)
+    elif typename == "HeadRefForcePushedEvent":
+        item["beforeCommit"] = {"oid": object_id(context.index, number, "forced", index)}
+        item["afterCommit"] = {"oid": object_id(context.index, number, plan.commits - 1)}
+    elif typename == "BaseRefChangedEvent":
+        item["previousRefName"], item["currentRefName"] = "develop", "main"
+    elif typename == "ReviewDismissedEvent":
+        item["review"] = {"id": rng.choice(reviews)} if reviews else None
+    elif typename == "MergedEvent":
+        item["commit"] = {"oid": object_id(context.index, number, "merge")}
+    elif typename in ("AssignedEvent", "UnassignedEvent"):
+        item["assignee"] = rng.choice((*context.users, *context.bots))
+    elif typename in ("LabeledEvent", "UnlabeledEvent"):
+        item["label"] = {"name": rng.choice(context.labels)["name"]}
+    elif typename == "CrossReferencedEvent":
+        kind = rng.choice(("Issue", "PullRequest"))
+        item["source"] = {
+            "__typename": kind,
+            "number": rng.randint(1, 5000),
+            "repository": {"nameWithOwner": context.name_with_owner},
+        }
+        item["willCloseTarget"] = kind == "PullRequest" and rng.random() < 0.3
+    return item
+
+
+# --- end of prconn's conversation data
 # --- repository-level streams: deployments and issues ---------------------------------------
 
 REPOSITORY_LISTS = {"DE": "deployments", "IS": "issues"}

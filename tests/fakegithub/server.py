@@ -266,6 +266,31 @@ def list_connection(key: str, cap: int | None = None):
     return resolve
 
 
+# --- prconn: PRSEED_COLLECT's parts
+
+
+def item_type(typename: str) -> str:
+    """``ReadyForReviewEvent`` -> GitHub's item type ``READY_FOR_REVIEW_EVENT``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", typename).upper()
+
+
+def resolve_timeline_items(source: dict, _info: Any, itemTypes: list | None = None, **arguments: Any) -> dict:
+    """A PR's timeline, of the item types asked for (all of them without ``itemTypes``)."""
+    items = source["timelineItems"]
+    if itemTypes is not None:
+        wanted = set(itemTypes)
+        items = [item for item in items if item_type(item["__typename"]) in wanted]
+    return paginate(items, arguments)
+
+
+def resolve_total_comments_count(source: dict, _info: Any) -> int:
+    """GitHub counts the conversation's comments and the review threads' together."""
+    return len(source["comments"]) + sum(len(thread["comments"]) for thread in source["reviewThreads"])
+
+
+# --- end of prconn's resolvers
+
+
 def resolve_node_type(value: dict, _info: Any, _type: Any) -> str:
     return NODE_TYPES[value["id"].split("_", 1)[0]]
 
@@ -286,6 +311,12 @@ def make_schema() -> GraphQLSchema:
     }
     for name in ("labels", "closingIssuesReferences", "reviews", "commits"):
         resolvers["PullRequest", name] = list_connection(name)
+    # prconn: PRSEED_COLLECT's parts
+    for name in ("reviewThreads", "comments", "reviewRequests", "assignees"):
+        resolvers["PullRequest", name] = list_connection(name)
+    resolvers["PullRequest", "timelineItems"] = resolve_timeline_items
+    resolvers["PullRequest", "totalCommentsCount"] = resolve_total_comments_count
+    resolvers["PullRequestReviewThread", "comments"] = list_connection("comments")
     # --- repository-level streams: deployments and issues
     resolvers["Repository", "deployments"] = resolve_deployments
     resolvers["Repository", "issues"] = resolve_issues
