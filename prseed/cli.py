@@ -25,6 +25,13 @@ class PrseedCommand(ScrapyCommand):
     requires_crawler_process = False
     default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
 
+    @staticmethod
+    def add_spider_arguments(parser, help: str) -> None:
+        """``-a NAME=VALUE``, as ``scrapy crawl prs`` takes them (collected in ``arguments``)."""
+        parser.add_argument(
+            "-a", dest="arguments", action="append", default=[], metavar="NAME=VALUE", help=help
+        )
+
     def fail(self, message: str, code: int = EXIT_USAGE) -> None:
         print_error(message)
         self.exitcode = code

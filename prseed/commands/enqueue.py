@@ -45,14 +45,7 @@ class Command(PrseedCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument(
-            "-a",
-            dest="arguments",
-            action="append",
-            default=[],
-            metavar="NAME=VALUE",
-            help="repo=, repos= or project=, as scrapy crawl prs takes them",
-        )
+        self.add_spider_arguments(parser, "repo=, repos= or project=, as scrapy crawl prs takes them")
         parser.add_argument(
             "--sweep", action="store_true", help="queue every repository the database knows, last in line"
         )

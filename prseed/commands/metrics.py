@@ -174,13 +174,8 @@ class Command(PrseedCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument(
-            "-a",
-            dest="arguments",
-            action="append",
-            default=[],
-            metavar="NAME=VALUE",
-            help="repo=, repos= or project= (as scrapy crawl prs takes them), environment=",
+        self.add_spider_arguments(
+            parser, "repo=, repos= or project= (as scrapy crawl prs takes them), environment="
         )
         parser.add_argument("--since", metavar="YYYY-MM-DD", help="count from this day on (UTC)")
         parser.add_argument("--json", action="store_true", help="print the figures as JSON")

@@ -60,10 +60,9 @@ class Command(PrseedCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument(
-            "-a", dest="arguments", action="append", default=[], metavar="NAME=VALUE",
-            help="project=NAME, repos=OWNER/NAME,… or repo=OWNER/NAME (default: every repository)",
-        )  # fmt: skip
+        self.add_spider_arguments(
+            parser, "project=NAME, repos=OWNER/NAME,… or repo=OWNER/NAME (default: every repository)"
+        )
         parser.add_argument("--seed", help=f"the random seed (default {DEFAULT_SEED})")
         parser.add_argument(
             "--max-prs",
