@@ -27,7 +27,18 @@ PULL_REQUESTS = TABLES.by_item[PullRequest]
 # (column in the output, table whose rows hang off a pull request)
 CHILD_TABLES = tuple((table.heading.replace(" ", "_"), table) for table in TABLES.children_of(PULL_REQUESTS))
 COUNTS = ("pull_requests", "incomplete_pull_requests", *(column for column, _ in CHILD_TABLES))
-HEADERS = (PULL_REQUESTS.heading, "incomplete", *(table.heading for _, table in CHILD_TABLES))
+# The text table keeps to the tables every crawl fills, to fit a terminal; --json has them all
+# (those of the PRSEED_COLLECT parts too).
+SHOWN = (
+    "pull_requests",
+    "incomplete_pull_requests",
+    *(column for column, table in CHILD_TABLES if table.part is None),
+)
+HEADERS = (
+    PULL_REQUESTS.heading,
+    "incomplete",
+    *(table.heading for _, table in CHILD_TABLES if table.part is None),
+)
 
 
 def grouped(database: Database, query: str) -> dict[str, tuple]:
@@ -89,9 +100,9 @@ def repository_status(database: Database, stream: str = PULL_REQUESTS_STREAM) ->
 def render(status: list[dict[str, Any]]) -> list[str]:
     """Two tables: the rows per repository, then its sync."""
     counts = [["repository", *HEADERS]]
-    counts += [[entry["repository"], *(str(entry[column]) for column in COUNTS)] for entry in status]
+    counts += [[entry["repository"], *(str(entry[column]) for column in SHOWN)] for entry in status]
     if len(status) > 1:
-        counts.append(["total", *(str(sum(entry[column] for entry in status)) for column in COUNTS)])
+        counts.append(["total", *(str(sum(entry[column] for entry in status)) for column in SHOWN)])
     sync = [["repository", "newest PR update", "watermark", "covered", "last sync", "crawl"]]
     for entry in status:
         crawl = "-"

@@ -87,9 +87,7 @@ class Batch:
 
 
 # Columns holding a member's login: members are shared, so a repository's rows refer to them.
-MEMBER_COLUMNS = tuple(
-    (table, column) for table in TABLES for column in table.column_names if column.endswith("_login")
-)
+MEMBER_COLUMNS = tuple((table, column) for table in TABLES for column in table.members)
 
 
 def rows_of_repository(table: Table, repository_id: str | None, repository: str) -> tuple[str, tuple]:

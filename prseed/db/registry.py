@@ -22,6 +22,7 @@ TABLES = Tables(
     Table(items.Label, key=("repository_id", "name")),
     Table(
         items.PullRequest,
+        members=("author_login", "merged_by_login"),
         key=("repository_id", "number"),
         unique=("id",),
         references=(("repository_id", "repositories(id)"),),
@@ -34,6 +35,7 @@ TABLES = Tables(
     ),
     Table(
         items.Review,
+        members=("author_login",),
         key=("id",),
         timestamps=("submitted_at", "created_at"),
         replaced_with=PULL_REQUEST,
@@ -41,6 +43,7 @@ TABLES = Tables(
     ),
     Table(
         items.Commit,
+        members=("author_login",),
         key=("pull_request_id", "oid"),
         timestamps=("authored_at", "committed_at"),
         replaced_with=PULL_REQUEST,
@@ -69,14 +72,22 @@ TABLES = Tables(
     # --- prconn: the per-PR parts of PRSEED_COLLECT, kept when a crawl does not collect them
     Table(
         items.TimelineEvent,
+        members=("actor_login", "assignee_login", "requested_reviewer"),
         key=("id",),
         timestamps=("created_at",),
         replaced_with=PULL_REQUEST,
         part="timeline",
     ),
-    Table(items.ReviewThread, key=("id",), replaced_with=PULL_REQUEST, part="review_threads"),
+    Table(
+        items.ReviewThread,
+        members=("resolved_by_login",),
+        key=("id",),
+        replaced_with=PULL_REQUEST,
+        part="review_threads",
+    ),
     Table(
         items.ReviewComment,
+        members=("author_login",),
         key=("id",),
         timestamps=("created_at", "updated_at"),
         replaced_with=PULL_REQUEST,
@@ -84,6 +95,7 @@ TABLES = Tables(
     ),
     Table(
         items.IssueComment,
+        members=("author_login",),
         key=("id",),
         timestamps=("created_at", "updated_at"),
         replaced_with=PULL_REQUEST,
@@ -91,12 +103,14 @@ TABLES = Tables(
     ),
     Table(
         items.ReviewRequest,
+        members=("reviewer",),
         key=("pull_request_id", "reviewer_kind", "reviewer"),
         replaced_with=PULL_REQUEST,
         part="review_requests",
     ),
     Table(
         items.PullRequestAssignee,
+        members=("login",),
         key=("pull_request_id", "login"),
         replaced_with=PULL_REQUEST,
         title="assignees",
@@ -106,6 +120,7 @@ TABLES = Tables(
     # --- prtext: the statuses and issue_references parts of PRSEED_COLLECT
     Table(
         items.StatusContext,
+        members=("creator_login",),
         key=("pull_request_id", "commit_oid", "context"),
         timestamps=("created_at",),
         replaced_with=PULL_REQUEST,
@@ -121,6 +136,7 @@ TABLES = Tables(
     # --- repository-level streams: deployments and issues --------------------------------
     Table(
         items.Deployment,
+        members=("creator_login",),
         key=("id",),
         references=(("repository_id", "repositories(id)"),),
         timestamps=("created_at", "updated_at", "latest_status_at"),
@@ -130,12 +146,14 @@ TABLES = Tables(
     ),
     Table(
         items.DeploymentStatus,
+        members=("creator_login",),
         key=("id",),
         timestamps=("created_at",),
         replaced_with=DEPLOYMENT,
     ),
     Table(
         items.Issue,
+        members=("author_login",),
         key=("id",),
         unique=("repository_id", "number"),
         references=(("repository_id", "repositories(id)"),),
@@ -143,7 +161,7 @@ TABLES = Tables(
         completion=Completion("complete", key="id", marker=items.IssueComplete, marker_key="issue_id"),
     ),
     Table(items.IssueLabel, key=("issue_id", "label_name"), replaced_with=ISSUE),
-    Table(items.IssueAssignee, key=("issue_id", "login"), replaced_with=ISSUE),
+    Table(items.IssueAssignee, members=("login",), key=("issue_id", "login"), replaced_with=ISSUE),
     Table(
         items.IssueClosingPullRequest,
         key=("issue_id", "pull_request_repository", "pull_request_number"),

@@ -70,12 +70,19 @@ class Table:
     # the PRSEED_COLLECT part that fetches this child collection: a crawl that does not
     # collect it keeps its rows when their parent is written again
     part: str | None = None
+    members: tuple[str, ...] = ()  # the columns holding a member's login (members are shared)
     title: str | None = None  # what reports call its rows; the table's name with spaces by default
     summarized: bool = False  # counted in the table a crawl logs at its end
 
     def __post_init__(self) -> None:
         fields = {field.name: str(field.type) for field in dataclasses.fields(self.item)}
-        named = [*self.key, *self.unique, *(column for column, _ in self.references), *self.timestamps]
+        named = [
+            *self.key,
+            *self.unique,
+            *(column for column, _ in self.references),
+            *self.timestamps,
+            *self.members,
+        ]
         if self.replaced_with:
             named.append(self.replaced_with.column)
         if self.completion:
