@@ -104,7 +104,8 @@ class PostgresCluster:
             settings["unix_socket_directories"] = self.tmpdir
             options = " ".join(f"-c {name}={value}" for name, value in settings.items())
             log = str(self.tmpdir / "server.log")
-            self._run("pg_ctl", "start", "-w", "-D", data, "-l", log, "-o", options)
+            self._start_command = ("pg_ctl", "start", "-w", "-D", data, "-l", log, "-o", options)
+            self._run(*self._start_command)
             self.port = port
         except BaseException:
             self.stop()
@@ -152,6 +153,14 @@ class PostgresCluster:
         ``immediate``: with the tests' ``synchronous_commit=off`` it would lose commits
         the server had acknowledged, which no real server set up for durability does."""
         self._run("pg_ctl", "restart", "-w", "-m", "fast", "-D", str(self.tmpdir / "data"))
+
+    def stop_server(self) -> None:
+        """Stop the server (``-m fast``) and keep its data, for :meth:`start_server`: an outage."""
+        self._run("pg_ctl", "stop", "-w", "-m", "fast", "-D", str(self.tmpdir / "data"))
+
+    def start_server(self) -> None:
+        """Start the server :meth:`stop_server` stopped, on its port with its settings."""
+        self._run(*self._start_command)
 
     def create_database(self, name: str) -> str:
         """A fresh, empty database ``name``; its DSN."""

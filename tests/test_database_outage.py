@@ -62,20 +62,19 @@ async def test_a_restart_of_postgresql_mid_crawl_loses_nothing(dataset, postgres
 async def test_past_the_retry_seconds_the_crawl_stops_as_before(dataset, postgres_cluster):
     url = postgres_cluster.create_database("prseed_outage_gone")
 
-    def gone():
-        postgres_cluster._run(
-            "pg_ctl", "stop", "-w", "-m", "fast", "-D", str(postgres_cluster.tmpdir / "data")
-        )
-
     try:
         with FakeGitHub(dataset, tokens={TOKEN: "alice"}, latency=0.05) as github:
             settings = {**SETTINGS, "PRSEED_DB_RETRY_SECONDS": 2}
             crawler = await crawl(
-                github.url, url, settings, setup=lambda c: restart_after(c, 6, gone), repo=REPOSITORY
+                github.url,
+                url,
+                settings,
+                setup=lambda c: restart_after(c, 6, postgres_cluster.stop_server),
+                repo=REPOSITORY,
             )
             await crawler.restarted
     finally:
-        postgres_cluster._run("pg_ctl", "start", "-w", "-D", str(postgres_cluster.tmpdir / "data"))
+        postgres_cluster.start_server()
     stats = crawler.stats.get_stats()
     assert stats["finish_reason"] == "database_error"
     assert stats["prseed/db/failed_batches"] == 1 and not stats.get("prseed/db/reconnects")

@@ -99,9 +99,18 @@ def create_contract_tables(database) -> None:
             cursor.execute(f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(lines)})")
 
 
+# Columns the declared tables require that the contract does not name or leaves open.
+REQUIRED = {
+    "deployments": {"complete": True},
+    "issues": {"complete": True},
+    "deployment_statuses": {"creator_login": "ghost"},
+}
+
+
 def insert(database, table: str, *rows: dict) -> None:
     with database.transaction() as cursor:
         for row in rows:
+            row = {**REQUIRED.get(table, {}), **row}
             names = ", ".join(row)
             marks = ", ".join([database.dialect.placeholder] * len(row))
             cursor.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(row.values()))

@@ -228,14 +228,11 @@ def test_review_requests_and_timeline_are_used_when_the_database_has_them(tmp_pa
         assert all(row["review_requests"] == 0 for row in database.select(TEAM_MEMBERS))
         pr_id = "PR_R_antiwork/gumroad_1"
         with database.transaction() as cursor:
+            requests = "INSERT INTO review_requests (pull_request_id, reviewer_kind, reviewer, as_code_owner)"
+            cursor.execute(f"{requests} VALUES (?, 'User', 'zed', 0)", (pr_id,))
+            cursor.execute(f"{requests} VALUES (?, 'Team', 'core', 0)", (pr_id,))
             cursor.execute(
-                "CREATE TABLE review_requests (pull_request_id, reviewer_kind, reviewer, as_code_owner)"
-            )
-            cursor.execute("CREATE TABLE timeline_events (id, pull_request_id, type, created_at)")
-            cursor.execute("INSERT INTO review_requests VALUES (?, 'User', 'zed', 0)", (pr_id,))
-            cursor.execute("INSERT INTO review_requests VALUES (?, 'Team', 'core', 0)", (pr_id,))
-            cursor.execute(
-                "INSERT INTO timeline_events VALUES (?, ?, ?, ?)",
+                "INSERT INTO timeline_events (id, pull_request_id, type, created_at) VALUES (?, ?, ?, ?)",
                 ("E1", pr_id, "READY_FOR_REVIEW_EVENT", "2023-01-02T12:00:00Z"),
             )
         simulate_here(database)
