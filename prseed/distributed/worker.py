@@ -42,6 +42,7 @@ class Worker:
         self.poll = min(1.0, self.ttl / 3)
         self.held: set[str] = set()
         self.failed: set[str] = set()  # repositories whose crawl could not complete
+        self.finished: set[str] = set()  # repositories whose every stream is over, not yet let go
         self.room = Alarm()  # rung when one of this worker's repositories stops
         self.outage = Outage("the worker keeps crawling what it holds")
         self.heart = create_looping_call(self.beat)
@@ -115,6 +116,8 @@ class Worker:
         """A repository's crawl is over: there may be room for the next one."""
         if failed:
             self.failed.add(repository)
+        else:
+            self.finished.add(repository)
         self.room.ring()
 
     def beat(self) -> None:
@@ -142,8 +145,11 @@ class Worker:
             )
 
     def synced(self, repositories: list[str]) -> None:
+        """A sync is committed: once every stream of a repository is over (its
+        ``repository_stopped``), the last one's commit lets it go; an earlier stream's does not."""
         for repository in repositories:
-            if repository in self.held:
+            if repository in self.held and repository in self.finished:
+                self.finished.discard(repository)
                 self.let_go(repository)
                 logger.info("worker %s: %s is synced and committed", self.name, repository)
 
