@@ -26,7 +26,7 @@ from tests.processes import scrapy
 REPOSITORY = "acme/widgets"
 OTHER = "other/gadgets"
 APP_ID = "4242"
-PERSONAL = "ghp_personal0000personal0000beef"
+PERSONAL = "fake-personal-token-0000beef"
 
 
 @pytest.fixture
@@ -235,7 +235,7 @@ def test_the_shared_pool_keeps_an_installation_in_redis_by_its_id_whatever_its_t
     credential = Credential("app-4242-installation-11", "app 4242 installation 11", "", 0.0, "11")
     server = redis.Redis.from_url(redis_url)
     pool = SharedTokenPool([], server, "prseed")
-    for token in ("ghs_firsttokenfirsttoken0001", "ghs_secondtokensecondtoken02"):
+    for token in ("fake-first-installation-token-01", "fake-second-installation-token-02"):
         credential.replace_secret(token, time.time() + 3600)
         state = pool.add(credential)
         pool.record_budget(state, 4000, time.time() + 3600, 5000)

@@ -21,7 +21,7 @@ from prseed.middlewares.tokens import TokenPoolMiddleware
 from prseed.tokens import Credential, CredentialProvider, StaticTokens, TokenPool
 from tests.fakegithub import FakeGitHub, generate_dataset
 
-SECRET = "ghp_secretsecretsecretsecret9f3e"
+SECRET = "fake-secret-token-9f3e"
 
 
 # --- credentials and static tokens ------------------------------------------------------------
